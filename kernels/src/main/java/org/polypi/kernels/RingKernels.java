@@ -1,0 +1,94 @@
+package org.polypi.kernels;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The compute kernels over Z_2^64 that the engine needs, as one backend-neutral contract.
+ * <p>
+ * Conventions, shared by every method:
+ * <ul>
+ *   <li>Operands are {@link MemorySegment}s of native-order longs addressed from byte offset 0; callers pass
+ *       slices ({@link MemorySegment#asSlice}) to address parts of a larger buffer.</li>
+ *   <li>Arithmetic wraps modulo 2^64 exactly like Java {@code long} arithmetic.</li>
+ *   <li>Elementwise methods allow {@code out} to be the same segment as an input (in place); partial overlap
+ *       is not allowed.</li>
+ *   <li>Implementations check segment capacities, liveness and dimensions and throw
+ *       {@link IllegalArgumentException} / {@link IllegalStateException} naming the operand and the sizes;
+ *       they never read or write outside the segments.</li>
+ * </ul>
+ * {@link ScalarRingKernels} is the oracle every other backend is tested against, bit for bit.
+ */
+public interface RingKernels
+{
+    /** Short name of the backend, for logs and benchmark rows ("vector", "scalar", "native"). */
+    String name();
+
+    // ---- elementwise -------------------------------------------------------------------------------------
+
+    /** {@code out[i] = a[i] + b[i]} for i in [0, n). */
+    void add(MemorySegment a, MemorySegment b, MemorySegment out, long n);
+
+    /** {@code out[i] = a[i] - b[i]}. */
+    void sub(MemorySegment a, MemorySegment b, MemorySegment out, long n);
+
+    /** {@code out[i] = -a[i]}. */
+    void negate(MemorySegment a, MemorySegment out, long n);
+
+    /** {@code out[i] = a[i] * b[i]}. */
+    void multiply(MemorySegment a, MemorySegment b, MemorySegment out, long n);
+
+    /** {@code out[i] = a[i] * c} for a public constant c. */
+    void multiplyConstant(MemorySegment a, long c, MemorySegment out, long n);
+
+    /** {@code out[i] = a[i] + c} for a public constant c. */
+    void addConstant(MemorySegment a, long c, MemorySegment out, long n);
+
+    /** {@code out[i] = a[i] * b[i] + c[i]}. */
+    void fusedMultiplyAdd(MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment out, long n);
+
+    /** {@code out[i] = a[i] >> shift} (arithmetic), {@code 0 <= shift < 64}: local truncation of a share. */
+    void shiftRightArithmetic(MemorySegment a, int shift, MemorySegment out, long n);
+
+    // ---- polynomials -------------------------------------------------------------------------------------
+
+    /**
+     * Horner evaluation with public coefficients: {@code out[i] = sum_j coefficients[j] * x[i]^j} in the ring
+     * (no truncation; the caller picks coefficients at the right scale).
+     */
+    void polynomial(MemorySegment x, long[] coefficients, MemorySegment out, long n);
+
+    /**
+     * One-round power reconstruction (HoneyBadger power tuples): given the opened public {@code c = x - r} and
+     * this party's shares {@code rPowers[j-1] = [r^j]} for j = 1..d, writes this party's shares
+     * {@code xPowers[m-1] = [x^m] = sum_{i=0..m} C(m,i) c^(m-i) [r^i]} for m = 1..d, where {@code [r^0]} is the
+     * public 1, held by the party with {@code holdsConstant} (party 0) and 0 for the other.
+     * {@code xPowers.length == rPowers.length == d}, {@code d >= 1}.
+     */
+    void powersFromOpened(MemorySegment c, MemorySegment[] rPowers, boolean holdsConstant, MemorySegment[] xPowers,
+                          long n);
+
+    // ---- linear algebra ----------------------------------------------------------------------------------
+
+    /** {@code C = A · B}; A is m×k, B is k×n, C is m×n, all row-major. C is overwritten. */
+    void matmul(MemorySegment a, MemorySegment b, MemorySegment c, int m, int k, int n);
+
+    /** {@code C = A · Bᵀ}; A is m×k, B is n×k, C is m×n. */
+    void matmulTransposedB(MemorySegment a, MemorySegment b, MemorySegment c, int m, int k, int n);
+
+    /** {@code C = Aᵀ · B}; A is k×m, B is k×n, C is m×n. */
+    void matmulTransposedA(MemorySegment a, MemorySegment b, MemorySegment c, int m, int k, int n);
+
+    /**
+     * 2-D convolution, NCHW input ({@code shape.batch() × inChannels × inHeight × inWidth}), weights
+     * {@code outChannels × inChannels × kernelHeight × kernelWidth}, output
+     * {@code batch × outChannels × outHeight × outWidth}; no bias (the protocol adds it). Overwrites out.
+     */
+    void conv2d(MemorySegment input, MemorySegment weights, MemorySegment out, Conv2dShape shape);
+
+    /**
+     * Average pooling as a window sum (the 1/k² scale is applied by the protocol), NCHW,
+     * {@code window × window} windows with the given stride and no padding.
+     */
+    void sumPool2d(MemorySegment input, MemorySegment out, int batch, int channels, int height, int width, int window,
+                   int stride);
+}
