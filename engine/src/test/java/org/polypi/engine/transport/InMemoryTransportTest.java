@@ -1,0 +1,122 @@
+package org.polypi.engine.transport;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+final class InMemoryTransportTest
+{
+    private static final Duration SHORT = Duration.ofMillis(200);
+
+    @Test
+    void deliversWholeMessagesInOrderAndCountsThem() throws Exception
+    {
+        final InMemoryTransport[] t = InMemoryTransport.connectThree(Duration.ofSeconds(5));
+        final InMemoryTransport server = t[Party.SERVER.id()];
+        final InMemoryTransport client = t[Party.CLIENT.id()];
+        try (Arena arena = Arena.ofShared())
+        {
+            final MemorySegment a = arena.allocateFrom(ValueLayout.JAVA_LONG, 1, 2, 3);
+            final MemorySegment b = arena.allocateFrom(ValueLayout.JAVA_LONG, -4);
+            final CompletableFuture<long[][]> got = CompletableFuture.supplyAsync(() ->
+            {
+                final MemorySegment x = arena.allocate(24);
+                final MemorySegment y = arena.allocate(8);
+                client.receive(Party.SERVER, x);
+                client.receive(Party.SERVER, y);
+                return new long[][]{x.toArray(ValueLayout.JAVA_LONG), y.toArray(ValueLayout.JAVA_LONG)};
+            });
+            server.send(Party.CLIENT, a);
+            server.send(Party.CLIENT, b);
+            a.set(ValueLayout.JAVA_LONG, 0, 99); // the sender may reuse its segment at once
+            final long[][] r = got.get();
+            assertArrayEquals(new long[]{1, 2, 3}, r[0]);
+            assertArrayEquals(new long[]{-4}, r[1]);
+        }
+        assertEquals(32, server.meter().total(null).bytesSent());
+        assertEquals(2, server.meter().total(null).messagesSent());
+        assertEquals(32, client.meter().total(null).bytesReceived());
+    }
+
+    @Test
+    void silentPeerTimesOutNamingThePeer()
+    {
+        final InMemoryTransport[] t = InMemoryTransport.connectThree(SHORT);
+        try (Arena arena = Arena.ofConfined())
+        {
+            final TransportException e = assertThrows(TransportException.class,
+                () -> t[Party.CLIENT.id()].receive(Party.DEALER, arena.allocate(16)));
+            assertTrue(e.getMessage().contains("DEALER sent nothing"), e.getMessage());
+        }
+    }
+
+    @Test
+    void wrongSizeIsAnError()
+    {
+        final InMemoryTransport[] t = InMemoryTransport.connectThree(SHORT);
+        try (Arena arena = Arena.ofConfined())
+        {
+            t[Party.DEALER.id()].send(Party.SERVER, arena.allocate(24));
+            final TransportException e = assertThrows(TransportException.class,
+                () -> t[Party.SERVER.id()].receive(Party.DEALER, arena.allocate(16)));
+            assertTrue(e.getMessage().contains("sent 24 bytes where 16 were expected"), e.getMessage());
+        }
+    }
+
+    @Test
+    void closedPeerFailsFastAfterItsLastMessage()
+    {
+        final InMemoryTransport[] t = InMemoryTransport.connectThree(Duration.ofSeconds(30));
+        try (Arena arena = Arena.ofConfined())
+        {
+            t[Party.SERVER.id()].send(Party.CLIENT, arena.allocate(8));
+            t[Party.SERVER.id()].close();
+            t[Party.CLIENT.id()].receive(Party.SERVER, arena.allocate(8)); // still delivered
+            final long start = System.nanoTime();
+            final TransportException e = assertThrows(TransportException.class,
+                () -> t[Party.CLIENT.id()].receive(Party.SERVER, arena.allocate(8)));
+            assertTrue(e.getMessage().contains("closed the connection"), e.getMessage());
+            assertTrue(System.nanoTime() - start < Duration.ofSeconds(10).toNanos(), "must not wait for the timeout");
+            assertThrows(TransportException.class, () -> t[Party.SERVER.id()].send(Party.CLIENT, arena.allocate(8)));
+        }
+    }
+
+    @Test
+    void selfMessagesAreRejected()
+    {
+        final InMemoryTransport[] t = InMemoryTransport.connectThree(SHORT);
+        try (Arena arena = Arena.ofConfined())
+        {
+            assertThrows(IllegalArgumentException.class, () -> t[0].send(Party.SERVER, arena.allocate(8)));
+        }
+        assertThrows(IllegalArgumentException.class, () -> InMemoryTransport.connectThree(Duration.ZERO));
+    }
+
+    @Test
+    void meterChargesTheCurrentStep()
+    {
+        final CostMeter m = new CostMeter();
+        m.enter("online", "fc1");
+        m.countRound();
+        m.countSent(800);
+        m.enter("online", "act1");
+        m.countRound();
+        m.countSent(8);
+        m.countReceived(8);
+        m.enter("offline", "fc1");
+        m.countReceived(100);
+        assertEquals(2, m.total("online").rounds());
+        assertEquals(808, m.total("online").bytesSent());
+        assertEquals(100, m.total("offline").bytesReceived());
+        assertEquals(4, m.entries().size()); // setup/-, online/fc1, online/act1, offline/fc1
+    }
+}
