@@ -42,6 +42,16 @@ public final class Kernels
     }
 
     /**
+     * True when SIMD code may run: the vector module is present and {@code -Dpolypi.kernels=scalar} was not given.
+     * Helpers outside {@link RingKernels} (fixed-point codec, bit kernels) consult this one answer.
+     */
+    static boolean vectorEnabled()
+    {
+        return vectorModulePresent() &&
+            !"scalar".equalsIgnoreCase(System.getProperty(BACKEND_PROPERTY, "").trim());
+    }
+
+    /**
      * The backend of the given name, independent of the JVM-wide choice (benchmarks and tests compare backends).
      *
      * @throws IllegalStateException if that backend cannot run here, saying why.

@@ -62,14 +62,18 @@ public interface RingKernels
      * this party's shares {@code rPowers[j-1] = [r^j]} for j = 1..d, writes this party's shares
      * {@code xPowers[m-1] = [x^m] = sum_{i=0..m} C(m,i) c^(m-i) [r^i]} for m = 1..d, where {@code [r^0]} is the
      * public 1, held by the party with {@code holdsConstant} (party 0) and 0 for the other.
-     * {@code xPowers.length == rPowers.length == d}, {@code d >= 1}.
+     * {@code xPowers.length == rPowers.length == d}, {@code d >= 1}. Aliasing: {@code xPowers[j]} may be
+     * {@code rPowers[j]} (in place) and {@code xPowers[0]} may be {@code c}; no other overlap is allowed.
      */
     void powersFromOpened(MemorySegment c, MemorySegment[] rPowers, boolean holdsConstant, MemorySegment[] xPowers,
                           long n);
 
     // ---- linear algebra ----------------------------------------------------------------------------------
 
-    /** {@code C = A · B}; A is m×k, B is k×n, C is m×n, all row-major. C is overwritten. */
+    /**
+     * {@code C = A · B}; A is m×k, B is k×n, C is m×n, all row-major. C is overwritten and must not overlap A or B
+     * (this holds for all three products).
+     */
     void matmul(MemorySegment a, MemorySegment b, MemorySegment c, int m, int k, int n);
 
     /** {@code C = A · Bᵀ}; A is m×k, B is n×k, C is m×n. */

@@ -1,0 +1,235 @@
+package org.polypi.kernels;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.polypi.kernels.ElementwiseKernelsTest.array;
+import static org.polypi.kernels.ElementwiseKernelsTest.assertGuardIntact;
+import static org.polypi.kernels.ElementwiseKernelsTest.assertMessage;
+import static org.polypi.kernels.ElementwiseKernelsTest.copyOf;
+import static org.polypi.kernels.ElementwiseKernelsTest.guarded;
+import static org.polypi.kernels.ElementwiseKernelsTest.lengths;
+import static org.polypi.kernels.ElementwiseKernelsTest.segment;
+import static org.polypi.kernels.ElementwiseKernelsTest.values;
+import static org.polypi.kernels.RingTensor.ELEMENT;
+
+/**
+ * Polynomial evaluation and HoneyBadger power reconstruction: vector against scalar bit for bit, hand-checked
+ * values, and the protocol property that the two parties' outputs add up to the powers of the opened input.
+ */
+final class PolynomialKernelsTest
+{
+    private static final RingKernels SCALAR = ScalarRingKernels.INSTANCE;
+    private static final RingKernels VECTOR = VectorRingKernels.INSTANCE;
+    private static final RingKernels[] BOTH = {SCALAR, VECTOR};
+
+    @Test
+    void polynomialVectorMatchesScalarInAndOutOfPlace()
+    {
+        final SplittableRandom random = new SplittableRandom(11);
+        for (final int n : lengths(random))
+        {
+            try (Arena arena = Arena.ofConfined())
+            {
+                final MemorySegment x = values(arena, n, random);
+                for (int degree = 0; degree <= 6; degree++)
+                {
+                    final long[] coefficients = random.longs(degree + 1).toArray();
+                    coefficients[0] = degree == 1 ? Long.MIN_VALUE : coefficients[0];
+                    final MemorySegment expected = guarded(arena, n);
+                    final MemorySegment actual = guarded(arena, n);
+                    SCALAR.polynomial(x, coefficients, expected, n);
+                    VECTOR.polynomial(x, coefficients, actual, n);
+                    final String what = "degree " + degree + " n=" + n;
+                    assertArrayEquals(array(expected), array(actual), what);
+                    assertGuardIntact(actual, n, what);
+                    for (final RingKernels k : BOTH)
+                    {
+                        final MemorySegment inPlace = copyOf(arena, x);
+                        k.polynomial(inPlace, coefficients, inPlace, n);
+                        assertArrayEquals(array(expected), array(inPlace), what + " in place " + k.name());
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void polynomialOnHandCheckedValues()
+    {
+        for (final RingKernels k : BOTH)
+        {
+            try (Arena arena = Arena.ofConfined())
+            {
+                final MemorySegment x = segment(arena, 0, 1, 2, -1, 1L << 32, Long.MIN_VALUE);
+                final MemorySegment out = arena.allocate(6 * Long.BYTES);
+                // 1 + 2x + 3x^2: coefficient j multiplies x^j.
+                k.polynomial(x, new long[]{1, 2, 3}, out, 6);
+                assertArrayEquals(new long[]{1, 6, 17, 2, 2 * (1L << 32) + 1, 1}, array(out), k.name());
+                k.polynomial(x, new long[]{-7}, out, 6);
+                assertArrayEquals(new long[]{-7, -7, -7, -7, -7, -7}, array(out), k.name() + " constant");
+                // x^3 - x wraps: (2^32)^3 = 0 in the ring.
+                k.polynomial(x, new long[]{0, -1, 0, 1}, out, 6);
+                assertArrayEquals(new long[]{0, 0, 6, 0, -(1L << 32), Long.MIN_VALUE}, array(out), k.name() + " cubic");
+                assertMessage(assertThrows(IllegalArgumentException.class, () -> k.polynomial(x, new long[0], out, 6)),
+                    "coefficients");
+            }
+        }
+    }
+
+    @Test
+    void binomialTableIsPascalsTriangleModuloTwoToThe64()
+    {
+        final long[][] table = ScalarElementwise.binomialTable(70);
+        assertArrayEquals(new long[]{1, 4, 6, 4, 1}, table[4]);
+        assertEquals(252, table[10][5]);
+        // C(66, 33) = 7219428434016265740 still fits; C(70, 35) = 112186277816662845432 does not, and wraps.
+        assertEquals(7219428434016265740L, table[66][33]);
+        assertEquals(new java.math.BigInteger("112186277816662845432").longValue(), table[70][35]);
+    }
+
+    @Test
+    void powersReconstructTheOpenedInputsPowers()
+    {
+        final SplittableRandom random = new SplittableRandom(12);
+        for (final int degree : new int[]{1, 2, 3, 4, 5, 6, 9, 70})
+        {
+            for (final int n : new int[]{1, 7, 8, 33, 101})
+            {
+                for (final RingKernels k : BOTH)
+                {
+                    checkReconstruction(k, degree, n, random);
+                }
+            }
+        }
+    }
+
+    private static void checkReconstruction(final RingKernels k, final int degree, final int n,
+                                            final SplittableRandom random)
+    {
+        try (Arena arena = Arena.ofConfined())
+        {
+            final long[] x = new long[n];
+            final MemorySegment c = arena.allocate((long)n * Long.BYTES);
+            final MemorySegment[] share0 = new MemorySegment[degree];
+            final MemorySegment[] share1 = new MemorySegment[degree];
+            final MemorySegment[] out0 = new MemorySegment[degree];
+            final MemorySegment[] out1 = new MemorySegment[degree];
+            for (int j = 0; j < degree; j++)
+            {
+                share0[j] = arena.allocate((long)n * Long.BYTES);
+                share1[j] = arena.allocate((long)n * Long.BYTES);
+                out0[j] = arena.allocate((long)n * Long.BYTES);
+                out1[j] = arena.allocate((long)n * Long.BYTES);
+            }
+            for (int e = 0; e < n; e++)
+            {
+                x[e] = e < ElementwiseKernelsTest.BOUNDARY.length ? ElementwiseKernelsTest.BOUNDARY[e] : random.nextLong();
+                final long r = random.nextLong();
+                c.setAtIndex(ELEMENT, e, x[e] - r);
+                long rPower = 1;
+                for (int j = 0; j < degree; j++)
+                {
+                    rPower *= r;
+                    final long s0 = random.nextLong();
+                    share0[j].setAtIndex(ELEMENT, e, s0);
+                    share1[j].setAtIndex(ELEMENT, e, rPower - s0);
+                }
+            }
+            k.powersFromOpened(c, share0, true, out0, n);
+            k.powersFromOpened(c, share1, false, out1, n);
+            for (int e = 0; e < n; e++)
+            {
+                long xPower = 1;
+                for (int m = 1; m <= degree; m++)
+                {
+                    xPower *= x[e];
+                    assertEquals(xPower, out0[m - 1].getAtIndex(ELEMENT, e) + out1[m - 1].getAtIndex(ELEMENT, e),
+                        k.name() + ": x^" + m + " of element " + e + " (degree " + degree + ", n " + n + ")");
+                }
+            }
+        }
+    }
+
+    @Test
+    void powersVectorMatchesScalarInAndOutOfPlace()
+    {
+        final SplittableRandom random = new SplittableRandom(13);
+        for (final int n : lengths(random))
+        {
+            for (final int degree : new int[]{1, 2, 4, 7})
+            {
+                for (final boolean holdsConstant : new boolean[]{true, false})
+                {
+                    try (Arena arena = Arena.ofConfined())
+                    {
+                        final MemorySegment c = values(arena, n, random);
+                        final MemorySegment[] r = new MemorySegment[degree];
+                        final MemorySegment[] expected = new MemorySegment[degree];
+                        final MemorySegment[] actual = new MemorySegment[degree];
+                        for (int j = 0; j < degree; j++)
+                        {
+                            r[j] = values(arena, n, random);
+                            expected[j] = guarded(arena, n);
+                            actual[j] = guarded(arena, n);
+                        }
+                        SCALAR.powersFromOpened(c, r, holdsConstant, expected, n);
+                        VECTOR.powersFromOpened(c, r, holdsConstant, actual, n);
+                        final String what = "degree " + degree + " n=" + n + " holdsConstant=" + holdsConstant;
+                        for (int j = 0; j < degree; j++)
+                        {
+                            assertArrayEquals(array(expected[j]), array(actual[j]), what + " power " + (j + 1));
+                            assertGuardIntact(actual[j], n, what);
+                        }
+                        for (final RingKernels k : BOTH)
+                        {
+                            // xPowers[j] == rPowers[j] for every j, and x^1 written over c: the documented aliasing.
+                            final MemorySegment cCopy = copyOf(arena, c);
+                            final MemorySegment[] inPlace = new MemorySegment[degree];
+                            for (int j = 0; j < degree; j++)
+                            {
+                                inPlace[j] = copyOf(arena, r[j]);
+                            }
+                            k.powersFromOpened(cCopy, inPlace, holdsConstant, inPlace, n);
+                            final MemorySegment[] overC = inPlace.clone();
+                            final MemorySegment cAgain = copyOf(arena, c);
+                            final MemorySegment[] rAgain = new MemorySegment[degree];
+                            for (int j = 0; j < degree; j++)
+                            {
+                                assertArrayEquals(array(expected[j]), array(inPlace[j]), what + " in place " + k.name());
+                                rAgain[j] = copyOf(arena, r[j]);
+                            }
+                            overC[0] = cAgain;
+                            k.powersFromOpened(cAgain, rAgain, holdsConstant, overC, n);
+                            assertArrayEquals(array(expected[0]), array(cAgain), what + " x over c " + k.name());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void powersRejectMismatchedDegrees()
+    {
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment s = arena.allocate(8 * Long.BYTES);
+            for (final RingKernels k : BOTH)
+            {
+                assertMessage(assertThrows(IllegalArgumentException.class,
+                    () -> k.powersFromOpened(s, new MemorySegment[]{s, s}, true, new MemorySegment[]{s}, 8)), "2 and 1");
+                assertMessage(assertThrows(IllegalArgumentException.class,
+                    () -> k.powersFromOpened(s, new MemorySegment[0], true, new MemorySegment[0], 8)), "0 and 0");
+                assertMessage(assertThrows(IllegalArgumentException.class, () -> k.powersFromOpened(s,
+                    new MemorySegment[]{s, s.asSlice(0, 8)}, true, new MemorySegment[]{s, s}, 8)), "rPowers[1] too small");
+            }
+        }
+    }
+}
