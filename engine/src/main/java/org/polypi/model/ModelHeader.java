@@ -1,0 +1,48 @@
+package org.polypi.model;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Metadata every party needs before running a model.
+ *
+ * @param architecture e.g. {@code mlp}, {@code resnet18}.
+ * @param inputShape per-item shape of the (first) graph input, e.g. {@code [1,28,28]}.
+ * @param classNames one name per output class, in logit order (may be empty for a model without class labels).
+ * @param fractionalBits recommended fixed-point fractional bits f (a real v is encoded as round(v * 2^f)).
+ * @param activationBound B such that the inputs of the polynomial activations are expected in [-B, B] (the range
+ *     the model was trained for; outside it the polynomials diverge from what they approximate).
+ */
+public record ModelHeader(String architecture, Shape inputShape, List<String> classNames, int fractionalBits,
+                          float activationBound)
+{
+    /** Largest recommended fraction: a product of two encoded values has 2f fractional bits and must fit 63 bits. */
+    public static final int MAX_FRACTIONAL_BITS = 30;
+    /** Most class names. */
+    public static final int MAX_CLASSES = 100_000;
+
+    /** Checks every field. */
+    public ModelHeader
+    {
+        Names.check("architecture", architecture);
+        Objects.requireNonNull(inputShape, "inputShape");
+        classNames = List.copyOf(classNames);
+        if (classNames.size() > MAX_CLASSES)
+        {
+            throw new IllegalArgumentException("at most " + MAX_CLASSES + " class names, got " + classNames.size());
+        }
+        for (int i = 0; i < classNames.size(); i++)
+        {
+            Names.check("class name " + i, classNames.get(i));
+        }
+        if (fractionalBits < 0 || fractionalBits > MAX_FRACTIONAL_BITS)
+        {
+            throw new IllegalArgumentException("fractionalBits must be 0.." + MAX_FRACTIONAL_BITS + ", was " +
+                fractionalBits);
+        }
+        if (!(activationBound > 0) || Float.isInfinite(activationBound))
+        {
+            throw new IllegalArgumentException("activationBound must be finite and positive, was " + activationBound);
+        }
+    }
+}
