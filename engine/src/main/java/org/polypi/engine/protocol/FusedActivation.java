@@ -1,0 +1,114 @@
+package org.polypi.engine.protocol;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import org.polypi.kernels.RingKernels;
+import org.polypi.kernels.RingTensor;
+
+/**
+ * The fused activation opening (engine-design.md §2): ONE opening of {@code c = z + 2^62 + r} gives each party its
+ * shares of {@code x_j^i}, {@code i = 1..k_j}, for every copy j of an {@link ActivationPlan}, where
+ * {@code x_j = trunc_{sh_j}(z)} is the faithful truncation of z by {@code sh_j} bits (floor or floor + 1, see
+ * {@link FaithfulTruncation}).
+ * <p>
+ * With {@code C_j = (c >> sh_j) - 2^(62 - sh_j)} public, {@code x_j = C_j + Q_j} and Q_j is one of two candidates
+ * that the dealer, knowing r, prepared power tuples for; the public {@code msb(c)} selects one per element. Then
+ * {@code [x^m] = sum_i C(m,i) C^(m-i) [Q^i]} ({@link RingKernels#powersFromOpened}). So rescaling and every power
+ * cost one round and one ring element sent per party and activation element, with no probability of a large error
+ * for {@code |z| < 2^62}.
+ * <p>
+ * Secure because r is fresh, uniform and used once (enforced): c is uniform and independent of z; everything else
+ * is local on fresh additive shares.
+ */
+public final class FusedActivation
+{
+    private FusedActivation()
+    {
+    }
+
+    /**
+     * This party's shares of the powers of every truncated copy of z, allocated in the session's arena. One round.
+     *
+     * @param z this party's share of the activation input, {@code |z| < 2^62}.
+     * @throws IllegalArgumentException if the material's shape differs from z's.
+     * @throws IllegalStateException if the material was already used.
+     */
+    public static Powers open(final PartySession session, final RingTensor z, final ActivationMaterial material)
+    {
+        RingOps.requireSize("z", z, material.r().size());
+        material.take();
+        final ActivationPlan plan = material.plan();
+        final RingKernels k = session.kernels();
+        final long n = z.size();
+        final RingTensor[][] powers = new RingTensor[plan.copies()][];
+        try (Arena tmp = Arena.ofConfined())
+        {
+            final RingTensor c = RingTensor.allocate(tmp, z.shape());
+            k.add(z.segment(), material.r().segment(), c.segment(), n);
+            if (session.holdsConstants())
+            {
+                k.addConstant(c.segment(), FaithfulTruncation.OFFSET, c.segment(), n);
+            }
+            Opener.open(session, new RingTensor[]{c}, new RingTensor[]{c});
+            final RingTensor negMsbC = RingTensor.allocate(tmp, z.shape());
+            RingOps.negatedMsb(k, c.segment(), negMsbC.segment(), n);
+            final RingTensor publicPart = RingTensor.allocate(tmp, z.shape());
+            for (int j = 0; j < plan.copies(); j++)
+            {
+                final int sh = plan.shift(j);
+                final int degree = plan.degree(j);
+                k.shiftRightArithmetic(c.segment(), sh, publicPart.segment(), n);
+                k.addConstant(publicPart.segment(), -(FaithfulTruncation.OFFSET >>> sh), publicPart.segment(), n);
+                final MemorySegment[] q = new MemorySegment[degree];
+                final MemorySegment[] out = new MemorySegment[degree];
+                powers[j] = new RingTensor[degree];
+                for (int i = 0; i < degree; i++)
+                {
+                    // [Q^i] = [Q1^i] - msb(c) [Q1^i - Q0^i]
+                    final RingTensor selected = RingTensor.allocate(tmp, z.shape());
+                    k.fusedMultiplyAdd(negMsbC.segment(), material.diff()[j][i].segment(),
+                        material.base()[j][i].segment(), selected.segment(), n);
+                    q[i] = selected.segment();
+                    powers[j][i] = session.allocate(z.shape());
+                    out[i] = powers[j][i].segment();
+                }
+                k.powersFromOpened(publicPart.segment(), q, session.holdsConstants(), out, n);
+            }
+        }
+        return new Powers(plan, powers);
+    }
+
+    /** One party's shares of the powers of every copy: {@code power(j, i) = [x_j^i]}. */
+    public static final class Powers
+    {
+        private final ActivationPlan plan;
+        private final RingTensor[][] powers;
+
+        Powers(final ActivationPlan plan, final RingTensor[][] powers)
+        {
+            this.plan = plan;
+            this.powers = powers;
+        }
+
+        /** The plan these powers follow. */
+        public ActivationPlan plan()
+        {
+            return plan;
+        }
+
+        /**
+         * This party's share of {@code x_j^i}, {@code 1 <= i <= plan().degree(j)}.
+         *
+         * @throws IllegalArgumentException if j or i is out of the plan.
+         */
+        public RingTensor power(final int j, final int i)
+        {
+            if (j < 0 || j >= plan.copies() || i < 1 || i > plan.degree(j))
+            {
+                throw new IllegalArgumentException("power (" + j + ", " + i + ") is not in " + plan);
+            }
+            return powers[j][i - 1];
+        }
+    }
+}
