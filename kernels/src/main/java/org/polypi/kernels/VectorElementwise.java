@@ -157,7 +157,13 @@ final class VectorElementwise
     static void polynomial(final MemorySegment x, final long[] coefficients, final MemorySegment out, final long n)
     {
         final long vectorBytes = COMPUTE_SPECIES.loopBound(n) * Long.BYTES;
-        for (long offset = 0; offset < vectorBytes; offset += COMPUTE_BYTES)
+        final long quadBytes = vectorBytes / (4 * COMPUTE_BYTES) * (4 * COMPUTE_BYTES);
+        long offset = 0;
+        for (; offset < quadBytes; offset += 4 * COMPUTE_BYTES)
+        {
+            hornerQuad(x, coefficients, out, offset);
+        }
+        for (; offset < vectorBytes; offset += COMPUTE_BYTES)
         {
             hornerVector(x, coefficients, out, offset);
         }
@@ -172,6 +178,37 @@ final class VectorElementwise
             }
             out.setAtIndex(ELEMENT, i, acc);
         }
+    }
+
+    /**
+     * Horner over four independent vectors at once: a Horner chain is serial (multiply latency, then add), so one
+     * vector per step leaves the multiplier idle most cycles; four chains in flight keep it busy. Degree 4 over 1M
+     * elements went from 3.0 to (see bench/results/kernels.md) elements per ns with this change.
+     */
+    private static void hornerQuad(final MemorySegment x, final long[] coefficients, final MemorySegment out,
+                                   final long offset)
+    {
+        final LongVector x0 = load(x, offset);
+        final LongVector x1 = load(x, offset + COMPUTE_BYTES);
+        final LongVector x2 = load(x, offset + 2 * COMPUTE_BYTES);
+        final LongVector x3 = load(x, offset + 3 * COMPUTE_BYTES);
+        final LongVector top = LongVector.broadcast(COMPUTE_SPECIES, coefficients[coefficients.length - 1]);
+        LongVector a0 = top;
+        LongVector a1 = top;
+        LongVector a2 = top;
+        LongVector a3 = top;
+        for (int j = coefficients.length - 2; j >= 0; j--)
+        {
+            final LongVector cj = LongVector.broadcast(COMPUTE_SPECIES, coefficients[j]);
+            a0 = a0.mul(x0).add(cj);
+            a1 = a1.mul(x1).add(cj);
+            a2 = a2.mul(x2).add(cj);
+            a3 = a3.mul(x3).add(cj);
+        }
+        a0.intoMemorySegment(out, offset, ORDER);
+        a1.intoMemorySegment(out, offset + COMPUTE_BYTES, ORDER);
+        a2.intoMemorySegment(out, offset + 2 * COMPUTE_BYTES, ORDER);
+        a3.intoMemorySegment(out, offset + 3 * COMPUTE_BYTES, ORDER);
     }
 
     private static void hornerVector(final MemorySegment x, final long[] coefficients, final MemorySegment out,

@@ -10,6 +10,22 @@ public final class VectorRingKernels extends CheckedRingKernels
 {
     /** The one instance (the backend holds no state). */
     public static final VectorRingKernels INSTANCE = new VectorRingKernels();
+    /**
+     * Elementwise operations over at least this many elements are split over the shared {@link WorkerPool} when
+     * every operand may be touched by its workers: past the caches one core cannot pull the memory bandwidth that two
+     * can (an out-of-place add over 256 MiB arrays reached 0.7x of a copy on one core), and below this size the
+     * hand-off costs more than it saves.
+     */
+    public static final long PARALLEL_MIN_ELEMENTS = 1L << 18;
+    /** Parts start on multiples of this many elements: whole cache lines, whole vectors. */
+    private static final long PART_ALIGN_ELEMENTS = 64;
+
+    /** One part of a split elementwise operation: elements {@code [from, from + count)}. */
+    @FunctionalInterface
+    private interface Part
+    {
+        void run(long fromBytes, long count);
+    }
 
     private VectorRingKernels()
     {
@@ -24,58 +40,59 @@ public final class VectorRingKernels extends CheckedRingKernels
     @Override
     protected void addUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment out, final long n)
     {
-        VectorElementwise.add(a, b, out, n);
+        split(n, (o, c) -> VectorElementwise.add(a.asSlice(o), b.asSlice(o), out.asSlice(o), c), a, b, out);
     }
 
     @Override
     protected void subUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment out, final long n)
     {
-        VectorElementwise.sub(a, b, out, n);
+        split(n, (o, c) -> VectorElementwise.sub(a.asSlice(o), b.asSlice(o), out.asSlice(o), c), a, b, out);
     }
 
     @Override
     protected void negateUnchecked(final MemorySegment a, final MemorySegment out, final long n)
     {
-        VectorElementwise.negate(a, out, n);
+        split(n, (o, c) -> VectorElementwise.negate(a.asSlice(o), out.asSlice(o), c), a, out);
     }
 
     @Override
     protected void multiplyUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment out, final long n)
     {
-        VectorElementwise.multiply(a, b, out, n);
+        split(n, (o, c) -> VectorElementwise.multiply(a.asSlice(o), b.asSlice(o), out.asSlice(o), c), a, b, out);
     }
 
     @Override
     protected void multiplyConstantUnchecked(final MemorySegment a, final long c, final MemorySegment out, final long n)
     {
-        VectorElementwise.multiplyConstant(a, c, out, n);
+        split(n, (o, k) -> VectorElementwise.multiplyConstant(a.asSlice(o), c, out.asSlice(o), k), a, out);
     }
 
     @Override
     protected void addConstantUnchecked(final MemorySegment a, final long c, final MemorySegment out, final long n)
     {
-        VectorElementwise.addConstant(a, c, out, n);
+        split(n, (o, k) -> VectorElementwise.addConstant(a.asSlice(o), c, out.asSlice(o), k), a, out);
     }
 
     @Override
     protected void fusedMultiplyAddUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment c,
                                              final MemorySegment out, final long n)
     {
-        VectorElementwise.fusedMultiplyAdd(a, b, c, out, n);
+        split(n, (o, k) -> VectorElementwise.fusedMultiplyAdd(a.asSlice(o), b.asSlice(o), c.asSlice(o),
+            out.asSlice(o), k), a, b, c, out);
     }
 
     @Override
     protected void shiftRightArithmeticUnchecked(final MemorySegment a, final int shift, final MemorySegment out,
                                                  final long n)
     {
-        VectorElementwise.shiftRightArithmetic(a, shift, out, n);
+        split(n, (o, c) -> VectorElementwise.shiftRightArithmetic(a.asSlice(o), shift, out.asSlice(o), c), a, out);
     }
 
     @Override
     protected void polynomialUnchecked(final MemorySegment x, final long[] coefficients, final MemorySegment out,
                                        final long n)
     {
-        VectorElementwise.polynomial(x, coefficients, out, n);
+        split(n, (o, c) -> VectorElementwise.polynomial(x.asSlice(o), coefficients, out.asSlice(o), c), x, out);
     }
 
     @Override
@@ -119,5 +136,39 @@ public final class VectorRingKernels extends CheckedRingKernels
                                       final int stride)
     {
         VectorLinear.sumPool2d(input, out, batch, channels, height, width, window, stride);
+    }
+
+    /** Runs {@code part} over all of [0, n), split over the pool's threads when that pays (see the constant). */
+    private static void split(final long n, final Part part, final MemorySegment... operands)
+    {
+        final WorkerPool pool = WorkerPool.shared();
+        final int parts = pool.threads();
+        if (n < PARALLEL_MIN_ELEMENTS || parts < 2 || !shareable(pool, operands))
+        {
+            part.run(0, n);
+            return;
+        }
+        final long perPart = (n / parts + PART_ALIGN_ELEMENTS - 1) / PART_ALIGN_ELEMENTS * PART_ALIGN_ELEMENTS;
+        pool.run(parts, index ->
+        {
+            final long from = Math.min(n, index * perPart);
+            final long to = index == parts - 1 ? n : Math.min(n, from + perPart);
+            if (to > from)
+            {
+                part.run(from * Long.BYTES, to - from);
+            }
+        });
+    }
+
+    private static boolean shareable(final WorkerPool pool, final MemorySegment[] operands)
+    {
+        for (final MemorySegment segment : operands)
+        {
+            if (!pool.canShare(segment))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 }

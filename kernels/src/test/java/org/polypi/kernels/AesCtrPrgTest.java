@@ -54,6 +54,27 @@ final class AesCtrPrgTest
     }
 
     @Test
+    void parallelFillOfSharedSegmentsEqualsSerialFillWordForWord()
+    {
+        final long count = AesCtrPrg.PARALLEL_MIN_WORDS + 5;
+        final long offset = 3;
+        try (Arena shared = Arena.ofShared(); Arena confined = Arena.ofConfined())
+        {
+            final MemorySegment parallel = shared.allocate(count * Long.BYTES);
+            final MemorySegment serial = confined.allocate(count * Long.BYTES);
+            final AesCtrPrg prg = new AesCtrPrg(SEED, 9);
+            prg.fill(parallel, offset, count);
+            prg.fill(serial, offset, count); // confined: the pool cannot touch it, so this runs on one thread
+            assertEquals(-1, parallel.mismatch(serial));
+            final MemorySegment next = confined.allocate(16 * Long.BYTES);
+            prg.fill(next, offset + count, 16); // continues the stream after a parallel fill
+            final MemorySegment expected = confined.allocate(16 * Long.BYTES);
+            new AesCtrPrg(SEED, 9).fill(expected, offset + count, 16);
+            assertEquals(-1, next.mismatch(expected));
+        }
+    }
+
+    @Test
     void aesIsTheFips197Cipher() throws Exception
     {
         final Cipher ecb = Cipher.getInstance("AES/ECB/NoPadding");
