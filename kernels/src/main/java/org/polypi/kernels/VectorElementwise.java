@@ -183,7 +183,7 @@ final class VectorElementwise
     /**
      * Horner over four independent vectors at once: a Horner chain is serial (multiply latency, then add), so one
      * vector per step leaves the multiplier idle most cycles; four chains in flight keep it busy. Degree 4 over 1M
-     * elements went from 3.0 to (see bench/results/kernels.md) elements per ns with this change.
+     * elements went from 0.74x to 1.47x of copy bandwidth with this change (JMH, bench/results/kernels.md).
      */
     private static void hornerQuad(final MemorySegment x, final long[] coefficients, final MemorySegment out,
                                    final long offset)
