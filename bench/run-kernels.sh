@@ -7,43 +7,8 @@
 #   --quick           1 x 0.2 s warm-up and measurement per benchmark (a smoke test, not a result)
 #   --include REGEX   only the JMH benchmarks matching REGEX, e.g. 'GemmBench'
 #   --out DIR         output folder (default bench/results)
-# Environment: JAVA25_HOME (else JAVA_HOME, else the first JDK >= 25 under /usr/lib/jvm, which is where Maven's
-# toolchains plugin finds it too); BUILD_SUFFIX (Maven -Dbuild.suffix, default none).
+# Environment: see bench/run-main.sh (JAVA25_HOME, BUILD_SUFFIX).
 set -euo pipefail
-
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-
-find_jdk25() {
-    local candidate version
-    for candidate in "${JAVA25_HOME:-}" "${JAVA_HOME:-}" /usr/lib/jvm/*; do
-        [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] && [ -f "$candidate/release" ] || continue
-        version=$(sed -n 's/^JAVA_VERSION="\([0-9][0-9]*\).*/\1/p' "$candidate/release")
-        if [ -n "$version" ] && [ "$version" -ge 25 ]; then
-            echo "$candidate"
-            return 0
-        fi
-    done
-    return 1
-}
-
-build=1
-if [ "${1:-}" = "--no-build" ]; then
-    build=0
-    shift
-fi
-
-jdk=$(find_jdk25) || { echo "run-kernels: no JDK 25 or newer found (set JAVA25_HOME)" >&2; exit 1; }
-suffix=${BUILD_SUFFIX:-}
-jar="bench/target${suffix}/benchmarks.jar"
-
-if [ "$build" = 1 ]; then
-    mvn -B -q -DskipTests "-Dbuild.suffix=${suffix}" package -pl bench -am
-fi
-[ -f "$jar" ] || { echo "run-kernels: $jar missing (run without --no-build)" >&2; exit 1; }
-
-# The same flags as the parent pom's jvm.flags; the forked benchmark JVMs add them again from @Fork.
-exec "$jdk/bin/java" --sun-misc-unsafe-memory-access=allow \
-    --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-    --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED \
-    -cp "$jar" org.polypi.bench.KernelReport "$@"
+here=$(dirname "$0")
+if [ "${1:-}" = "--no-build" ]; then shift; exec bash "$here/run-main.sh" --no-build org.polypi.bench.KernelReport "$@"; fi
+exec bash "$here/run-main.sh" org.polypi.bench.KernelReport "$@"
