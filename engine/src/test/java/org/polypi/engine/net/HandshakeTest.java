@@ -15,9 +15,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Three real parties whose session parameters differ: everyone fails, naming the field and both values. */
 final class HandshakeTest
 {
-    private static final Duration CONNECT = Duration.ofSeconds(3);
+    private static final Duration CONNECT = Duration.ofSeconds(6);
     /** Ending this much before the connect deadline means the mismatch ended it, not the timeout. */
-    private static final Duration MARGIN = Duration.ofSeconds(1);
+    private static final Duration MARGIN = Duration.ofSeconds(2);
 
     private static SessionParameters differing(final String field)
     {
