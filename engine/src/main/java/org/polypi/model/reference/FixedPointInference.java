@@ -3,77 +3,66 @@ package org.polypi.model.reference;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.IntToDoubleFunction;
 
-import org.polypi.kernels.Conv2dShape;
+import org.polypi.engine.plan.CompiledModel;
+import org.polypi.engine.plan.LocalSteps;
+import org.polypi.engine.plan.Plan;
+import org.polypi.engine.plan.PlanCompiler;
+import org.polypi.engine.plan.PlanStep;
+import org.polypi.engine.plan.PlanTensor;
 import org.polypi.kernels.FixedPoint;
 import org.polypi.kernels.Kernels;
 import org.polypi.kernels.RingKernels;
 import org.polypi.kernels.RingTensor;
-import org.polypi.model.Layer;
 import org.polypi.model.ModelGraph;
 import org.polypi.model.ModelHeader;
-import org.polypi.model.Node;
-import org.polypi.model.Shape;
 
 /**
- * Plaintext inference in the ring Z_2^64 that performs exactly the arithmetic of the secure engine, so that the
- * secure engine's opened logits can be checked against it and its accuracy measured without any party.
+ * Plaintext inference in the ring Z_2^64 that walks the same compiled {@link Plan} as the secure engine: the same
+ * steps, scales, truncation points and amounts, and the same polynomial evaluation (the local arithmetic is literally
+ * shared, {@link LocalSteps}). The secure engine's opened logits are checked against it and its accuracy measured
+ * without any party.
  * <p>
- * <b>Canonical fixed-point semantics</b> (also in docs/fixed-point.md).
- * {@code enc_f(v) = new FixedPoint(f).encode(v)} (round to nearest, ties to even; out of range is an error),
- * {@code >>} is the arithmetic shift of a signed long (floor division by a power of two), all sums and products wrap
- * modulo 2^64. f is the header's {@link ModelHeader#fractionalBits()} unless overridden.
- * <ul>
- *   <li>Inputs and every activation are at scale 2^f: {@code x = enc_f(input)}.</li>
- *   <li>{@link Layer.Conv2d} / {@link Layer.Linear}: {@code acc = sum enc_f(w)·x + enc_2f(b)} (no bias term if the
- *       layer has none); {@code out = acc >> f}. The secure engine's faithful truncation yields {@code out} or
- *       {@code out - 1}.</li>
- *   <li>{@link Layer.AvgPool2d} (k) and {@link Layer.GlobalAvgPool} (over H·W): {@code s} = window sum,
- *       {@code out = (s · enc_f(1/area)) >> f}.</li>
- *   <li>{@link Layer.Poly} with public coefficients {@code a_0..a_d} (ESPN / HoneyBadger pre-scaling with t = 2):
- *       for k = 2..d, {@code s_k = max(0, ceil((k-2)·f/k))} ({@link #preScaleShift}), {@code x_k = x >> s_k},
- *       {@code p_k = (x_k^k) >> (f(k-1) - k·s_k)} ({@link #powerShift}; p_k is at scale f);
- *       {@code acc = enc_2f(a_0) + enc_f(a_1)·x + sum_{k>=2} enc_f(a_k)·p_k}; {@code out = acc >> f}. A power whose
- *       encoded coefficient is 0 contributes 0 and is skipped. For d ≤ 2 nothing is pre-scaled (s_2 = 0).
- *       {@link Layer.ChannelPoly}: the same with the coefficients of the element's channel.</li>
- *   <li>{@link Layer.ReLU}: {@code max(0, x)} on the signed value; {@link Layer.MaskedReLU}: ReLU where the mask is
- *       1, identity where 0; {@link Layer.MaxPool2d}: signed max over the window (padding never wins);
- *       {@link Layer.Add}: ring addition; {@link Layer.Flatten}, {@link Layer.Identity}: nothing.</li>
- *   <li>{@link Layer.BatchNorm} is rejected: fold it first ({@code GraphTransforms.foldBatchNorm}), as the secure
- *       engine runs folded models only.</li>
- * </ul>
- * The graph must have exactly one input; its first output is reported, as ring values and decoded. The ring work
- * runs on a {@link RingKernels} backend ({@link Kernels#get()} unless given); every backend gives the same bits.
- * Items are processed in chunks of {@link #chunkItems()}. Instances are immutable and may be shared between threads.
+ * <b>Canonical fixed-point semantics</b> (docs/fixed-point.md). {@code enc_s(v) = new FixedPoint(s).encode(v)} (round
+ * to nearest, ties to even; out of range is an error); {@code >>} is the arithmetic shift of a signed long (floor
+ * division by a power of two); all sums and products wrap modulo 2^64. The model is compiled by {@link PlanCompiler}
+ * at f fractional bits (the header's unless overridden): the input is encoded at f, every tensor carries the scale
+ * the plan gives it, and every truncation of the plan (inside an activation's opening, an explicit truncation step,
+ * the final truncation of the logits to f) is a floor here, where the secure engine's faithful truncation yields the
+ * floor or one more. Everything else is exact in both.
+ * <p>
+ * The graph must have exactly one input; its first output is reported, as ring values at scale f and decoded. The
+ * ring work runs on a {@link RingKernels} backend ({@link Kernels#get()} unless given); every backend gives the same
+ * bits. Items are processed in chunks of {@link #chunkItems()}. Instances are immutable and may be shared between
+ * threads.
  */
 public final class FixedPointInference
 {
     /** Items per chunk unless told otherwise: W3's largest activation is then 16 MiB. */
     public static final int DEFAULT_CHUNK_ITEMS = 32;
 
-    private final GraphSchedule schedule;
+    private final ModelGraph graph;
+    private final CompiledModel model;
+    private final Plan plan;
     private final RingKernels kernels;
     private final int f;
-    /** Codecs at scale 2^f and 2^2f. */
     private final FixedPoint single;
-    private final FixedPoint dual;
     private final int chunkItems;
     /** Encoded weights live as long as this object: the garbage collector frees them. */
-    private final Arena weightArena = Arena.ofAuto();
-    private final List<Step> steps = new ArrayList<>();
+    private final MemorySegment[] weights;
+    private final long[][] biases;
+    /** Storage root of every tensor: a reshape shares its input's storage. */
+    private final int[] root;
+    /** Per step: the storage roots no later step reads. */
+    private final List<List<Integer>> releaseAfter = new ArrayList<>();
 
-    private FixedPointInference(final ModelGraph graph, final int fractionalBits, final RingKernels kernels,
+    private FixedPointInference(final ModelGraph graph, final CompiledModel model, final RingKernels kernels,
                                 final int chunkItems)
     {
-        if (fractionalBits < 0 || fractionalBits > ModelHeader.MAX_FRACTIONAL_BITS)
-        {
-            throw new IllegalArgumentException("fractionalBits must be 0.." + ModelHeader.MAX_FRACTIONAL_BITS +
-                ", was " + fractionalBits);
-        }
         if (kernels == null)
         {
             throw new IllegalArgumentException("kernels must not be null");
@@ -82,22 +71,48 @@ public final class FixedPointInference
         {
             throw new IllegalArgumentException("chunkItems must be positive, was " + chunkItems);
         }
-        this.schedule = GraphSchedule.of(graph);
+        this.graph = graph;
+        this.model = model;
+        this.plan = model.plan();
         this.kernels = kernels;
-        this.f = fractionalBits;
-        this.single = new FixedPoint(fractionalBits);
-        this.dual = new FixedPoint(2 * fractionalBits);
+        this.f = plan.fractionalBits();
+        this.single = new FixedPoint(f);
         this.chunkItems = chunkItems;
-        for (final Node node : graph.nodes())
+        final Arena weightArena = Arena.ofAuto();
+        final int linear = plan.linearSteps().size();
+        this.weights = new MemorySegment[linear];
+        this.biases = new long[linear][];
+        for (int i = 0; i < linear; i++)
         {
-            try
+            weights[i] = model.weights(weightArena, i).segment();
+            biases[i] = model.hasBias(i) ? model.bias(i) : null;
+        }
+        this.root = new int[plan.tensors().size()];
+        for (int t = 0; t < root.length; t++)
+        {
+            root[t] = t;
+        }
+        final List<PlanStep> steps = plan.steps();
+        final int[] lastRead = new int[root.length];
+        Arrays.fill(lastRead, -1);
+        for (int i = 0; i < steps.size(); i++)
+        {
+            final PlanStep step = steps.get(i);
+            for (final int in : step.inputs())
             {
-                steps.add(compile(graph, node));
+                lastRead[root[in]] = i;
             }
-            catch (final IllegalArgumentException e)
+            if (step instanceof final PlanStep.Reshape r)
             {
-                throw new IllegalArgumentException("node " + node.name() + " (" + node.layer().describe() + "): " +
-                    e.getMessage(), e);
+                root[r.output()] = root[r.input()];
+            }
+            releaseAfter.add(new ArrayList<>());
+        }
+        for (int t = 0; t < root.length; t++)
+        {
+            if (root[t] == t && lastRead[t] >= 0 && t != root[plan.outputTensor()])
+            {
+                releaseAfter.get(lastRead[t]).add(t);
             }
         }
     }
@@ -105,8 +120,8 @@ public final class FixedPointInference
     /**
      * Inference of a folded {@code graph} at the header's fractional bits, on {@link Kernels#get()}.
      *
-     * @throws IllegalArgumentException if the graph contains a BatchNorm, has more than one input, or a parameter
-     *                                  does not fit the ring at that scale.
+     * @throws IllegalArgumentException if the graph contains a BatchNorm, has more than one input, or does not
+     *                                  compile ({@link PlanCompiler#compile(ModelGraph, int)}).
      */
     public static FixedPointInference of(final ModelGraph graph)
     {
@@ -116,32 +131,34 @@ public final class FixedPointInference
     /** As {@link #of(ModelGraph)} with f overridden. */
     public static FixedPointInference of(final ModelGraph graph, final int fractionalBits)
     {
-        return new FixedPointInference(graph, fractionalBits, Kernels.get(), DEFAULT_CHUNK_ITEMS);
+        return of(graph, fractionalBits, Kernels.get(), DEFAULT_CHUNK_ITEMS);
     }
 
     /** As {@link #of(ModelGraph, int)} on a given backend and chunk size. */
     public static FixedPointInference of(final ModelGraph graph, final int fractionalBits, final RingKernels kernels,
                                          final int chunkItems)
     {
-        return new FixedPointInference(graph, fractionalBits, kernels, chunkItems);
+        if (fractionalBits < PlanCompiler.MIN_FRACTIONAL_BITS || fractionalBits > ModelHeader.MAX_FRACTIONAL_BITS)
+        {
+            throw new IllegalArgumentException("fractionalBits must be " + PlanCompiler.MIN_FRACTIONAL_BITS + ".." +
+                ModelHeader.MAX_FRACTIONAL_BITS + ", was " + fractionalBits);
+        }
+        return new FixedPointInference(graph, PlanCompiler.compile(graph, fractionalBits), kernels, chunkItems);
+    }
+
+    /** The reference of an already compiled model (the server's {@link CompiledModel}), on a given backend. */
+    public static FixedPointInference of(final CompiledModel model, final RingKernels kernels, final int chunkItems)
+    {
+        return new FixedPointInference(null, model, kernels, chunkItems);
     }
 
     /**
      * Pre-scaling shift of the k-th power: {@code s_k = max(0, ceil((k-2)·f/k))}, so that {@code (x >> s_k)^k}
-     * carries at most 2f fractional bits.
+     * carries at most 2f fractional bits ({@link PlanCompiler#preScale}).
      */
     public static int preScaleShift(final int k, final int fractionalBits)
     {
-        return Math.max(0, ((k - 2) * fractionalBits + k - 1) / k);
-    }
-
-    /**
-     * Shift that brings {@code (x >> s_k)^k}, at scale {@code 2^(k(f - s_k))}, to scale 2^f:
-     * {@code f(k-1) - k·s_k}; between 0 and f whenever {@code f >= k - 1}.
-     */
-    public static int powerShift(final int k, final int fractionalBits)
-    {
-        return fractionalBits * (k - 1) - k * preScaleShift(k, fractionalBits);
+        return PlanCompiler.preScale(k, fractionalBits);
     }
 
     /** Fractional bits f. */
@@ -156,10 +173,22 @@ public final class FixedPointInference
         return chunkItems;
     }
 
-    /** The graph. */
+    /** The graph, or null if this reference was made from a compiled model. */
     public ModelGraph graph()
     {
-        return schedule.graph();
+        return graph;
+    }
+
+    /** The compiled plan this reference walks. */
+    public Plan plan()
+    {
+        return plan;
+    }
+
+    /** The compiled model (plan and encoded weights). */
+    public CompiledModel model()
+    {
+        return model;
     }
 
     /** The ring kernel backend in use. */
@@ -169,7 +198,7 @@ public final class FixedPointInference
     }
 
     /**
-     * Runs {@code batch} items: encodes them at scale 2^f and evaluates the graph in the ring.
+     * Runs {@code batch} items: encodes them at scale 2^f and walks the plan in the ring.
      *
      * @param inputs {@code batch} items of the graph input's shape, concatenated (NCHW for feature maps).
      * @throws IllegalArgumentException if {@code inputs.length != batch * input elements}, batch is not positive,
@@ -177,15 +206,15 @@ public final class FixedPointInference
      */
     public FixedPointOutput run(final float[] inputs, final int batch)
     {
-        schedule.checkInput(inputs, batch);
-        final int itemIn = schedule.inputElements();
-        final int classes = schedule.outputShape().size();
+        checkInput(inputs, batch);
+        final int itemIn = plan.inputElements();
+        final int classes = plan.outputElements();
         final long[] logits = new long[batch * classes];
         for (int from = 0; from < batch; from += chunkItems)
         {
             final int items = Math.min(chunkItems, batch - from);
-            final long[] chunk = runChunk(inputs, from * itemIn, items);
-            System.arraycopy(chunk, 0, logits, from * classes, items * classes);
+            final long[][] chunk = runChunk(inputs, from * itemIn, items, false);
+            System.arraycopy(chunk[plan.outputTensor()], 0, logits, from * classes, items * classes);
         }
         return new FixedPointOutput(batch, classes, f, logits);
     }
@@ -196,16 +225,74 @@ public final class FixedPointInference
         return run(inputs, batch).top1();
     }
 
-    private long[] runChunk(final float[] inputs, final int offset, final int items)
+    /**
+     * Every tensor of the plan for {@code batch} items, by tensor id ({@code batch * size} ring values each), for
+     * checking the secure engine step by step. Keeps everything in memory: meant for small batches.
+     */
+    public long[][] trace(final float[] inputs, final int batch)
     {
-        final Map<String, MemorySegment> values = new HashMap<>();
-        final Map<String, Arena> arenas = new HashMap<>();
+        checkInput(inputs, batch);
+        return runChunk(inputs, 0, batch, true);
+    }
+
+    /**
+     * The reference output of step {@code stepIndex} from the given values of its input tensors
+     * ({@code tensors[id]}, {@code batch} items each; other entries are ignored and may be null).
+     */
+    public long[] evaluateStep(final int stepIndex, final long[][] tensors, final int batch)
+    {
+        final PlanStep step = plan.steps().get(stepIndex);
+        try (Arena arena = Arena.ofShared())
+        {
+            final int[] ins = step.inputs();
+            final MemorySegment[] in = new MemorySegment[ins.length];
+            for (int i = 0; i < ins.length; i++)
+            {
+                final long[] v = tensors[ins[i]];
+                final long expected = (long)batch * plan.tensor(ins[i]).size();
+                if (v == null || v.length != expected)
+                {
+                    throw new IllegalArgumentException("tensor " + ins[i] + " (" + plan.tensor(ins[i]).name() +
+                        ") must hold " + expected + " values for step " + step.name());
+                }
+                in[i] = LocalSteps.allocate(arena, v.length);
+                MemorySegment.copy(v, 0, in[i], RingTensor.ELEMENT, 0, v.length);
+            }
+            return apply(stepIndex, in, batch, arena).toArray(RingTensor.ELEMENT);
+        }
+    }
+
+    private void checkInput(final float[] inputs, final int batch)
+    {
+        if (batch <= 0)
+        {
+            throw new IllegalArgumentException("batch must be positive, was " + batch);
+        }
+        if (inputs == null)
+        {
+            throw new IllegalArgumentException("inputs must not be null");
+        }
+        final PlanTensor input = plan.tensor(plan.inputTensor());
+        final long needed = (long)batch * input.size();
+        if (inputs.length != needed)
+        {
+            throw new IllegalArgumentException("inputs has " + inputs.length + " elements, batch " + batch + " x " +
+                Arrays.toString(input.shape()) + " needs " + needed);
+        }
+    }
+
+    private long[][] runChunk(final float[] inputs, final int offset, final int items, final boolean keepAll)
+    {
+        final int tensorCount = plan.tensors().size();
+        final MemorySegment[] values = new MemorySegment[tensorCount];
+        final Map<Integer, Arena> arenas = new HashMap<>();
+        final long[][] kept = new long[tensorCount][];
         try
         {
             final Arena inputArena = Arena.ofShared();
-            arenas.put(schedule.input().name(), inputArena);
-            final int n = items * schedule.inputElements();
-            final MemorySegment x = allocate(inputArena, n);
+            arenas.put(plan.inputTensor(), inputArena);
+            final int n = items * plan.inputElements();
+            final MemorySegment x = LocalSteps.allocate(inputArena, n);
             try
             {
                 single.encode(inputs, offset, x, n);
@@ -215,34 +302,53 @@ public final class FixedPointInference
                 throw new IllegalArgumentException("input does not fit the ring at scale 2^" + f + ": " +
                     e.getMessage(), e);
             }
-            values.put(schedule.input().name(), x);
-            final List<Node> nodes = schedule.graph().nodes();
-            for (int i = 0; i < nodes.size(); i++)
+            values[plan.inputTensor()] = x;
+            if (keepAll)
             {
-                final Node node = nodes.get(i);
-                final List<MemorySegment> in = new ArrayList<>(node.inputs().size());
-                for (final String name : node.inputs())
+                kept[plan.inputTensor()] = x.toArray(RingTensor.ELEMENT);
+            }
+            final List<PlanStep> steps = plan.steps();
+            for (int i = 0; i < steps.size(); i++)
+            {
+                final PlanStep step = steps.get(i);
+                final int[] ins = step.inputs();
+                final MemorySegment[] in = new MemorySegment[ins.length];
+                for (int j = 0; j < ins.length; j++)
                 {
-                    in.add(values.get(name));
+                    in[j] = values[ins[j]];
                 }
-                if (GraphSchedule.aliasesInput(node.layer()))
+                final Arena arena;
+                if (step instanceof PlanStep.Reshape)
                 {
-                    values.put(node.name(), in.getFirst());
+                    arena = null;
                 }
                 else
                 {
-                    final Arena arena = Arena.ofShared();
-                    arenas.put(node.name(), arena);
-                    values.put(node.name(), steps.get(i).apply(in, items, arena));
+                    arena = Arena.ofShared();
+                    arenas.put(step.output(), arena);
                 }
-                for (final String root : schedule.releaseAfter(i))
+                values[step.output()] = apply(i, in, items, arena);
+                if (keepAll)
                 {
-                    final MemorySegment dead = values.get(root);
-                    values.values().removeIf(v -> v == dead);
-                    arenas.remove(root).close();
+                    kept[step.output()] = values[step.output()].toArray(RingTensor.ELEMENT);
+                }
+                for (final int dead : releaseAfter.get(i))
+                {
+                    for (int t = 0; t < tensorCount; t++)
+                    {
+                        if (root[t] == dead)
+                        {
+                            values[t] = null;
+                        }
+                    }
+                    arenas.remove(dead).close();
                 }
             }
-            return values.get(schedule.output()).toArray(RingTensor.ELEMENT);
+            if (!keepAll)
+            {
+                kept[plan.outputTensor()] = values[plan.outputTensor()].toArray(RingTensor.ELEMENT);
+            }
+            return kept;
         }
         finally
         {
@@ -253,214 +359,115 @@ public final class FixedPointInference
         }
     }
 
-    private static MemorySegment allocate(final Arena arena, final long elements)
+    /** Step {@code index} on the given inputs; the output is allocated in {@code arena} (null for a reshape). */
+    private MemorySegment apply(final int index, final MemorySegment[] in, final int items, final Arena arena)
     {
-        return arena.allocate(elements * RingTensor.ELEMENT_BYTES, RingTensor.ALIGNMENT_BYTES);
-    }
-
-    /** {@code codec.encode(value)}, with the value's origin in the error if it does not fit. */
-    private static long encode(final FixedPoint codec, final double value, final String what)
-    {
-        try
+        final PlanStep step = plan.steps().get(index);
+        return switch (step)
         {
-            return codec.encode(value);
-        }
-        catch (final ArithmeticException e)
-        {
-            throw new IllegalArgumentException(what + " = " + value + " does not fit the ring at scale 2^" +
-                codec.fractionalBits() + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** One node, compiled: reads its inputs (never modifies them), returns its output allocated in {@code arena}. */
-    @FunctionalInterface
-    private interface Step
-    {
-        MemorySegment apply(List<MemorySegment> inputs, int items, Arena arena);
-    }
-
-    private Step compile(final ModelGraph graph, final Node node)
-    {
-        final Shape in = graph.shape(node.inputs().getFirst());
-        final Shape out = graph.shape(node.name());
-        final int inSize = in.size();
-        final int outSize = out.size();
-        return switch (node.layer())
-        {
-            case Layer.Conv2d c ->
+            case PlanStep.Dense d ->
             {
-                final MemorySegment w = encodeAll(c.weights().toArray(), single, "weight");
-                final long[] bias = c.hasBias() ? encodeArray(c.bias().toArray(), dual, "bias") : null;
-                final int positions = out.dim(1) * out.dim(2);
-                yield (x, items, arena) ->
-                {
-                    final MemorySegment y = allocate(arena, (long)items * outSize);
-                    kernels.conv2d(x.getFirst(), w, y, new Conv2dShape(items, c.inChannels(), in.dim(1), in.dim(2),
-                        c.outChannels(), c.kernelHeight(), c.kernelWidth(), c.stride(), c.padding()));
-                    if (bias != null)
-                    {
-                        for (int g = 0; g < items * c.outChannels(); g++)
-                        {
-                            final MemorySegment map = slice(y, (long)g * positions, positions);
-                            kernels.addConstant(map, bias[g % c.outChannels()], map, positions);
-                        }
-                    }
-                    kernels.shiftRightArithmetic(y, f, y, (long)items * outSize);
-                    return y;
-                };
+                final MemorySegment y = LocalSteps.allocate(arena, (long)items * d.outFeatures());
+                kernels.matmul(in[0], weights[d.linearIndex()], y, items, d.inFeatures(), d.outFeatures());
+                addBias(d, y, items);
+                yield y;
             }
-            case Layer.Linear l ->
+            case PlanStep.Conv c ->
             {
-                final MemorySegment w = encodeAll(l.weights().toArray(), single, "weight");
-                final MemorySegment bias = l.hasBias() ? encodeAll(l.bias().toArray(), dual, "bias") : null;
-                yield (x, items, arena) ->
-                {
-                    final MemorySegment y = allocate(arena, (long)items * outSize);
-                    kernels.matmulTransposedB(x.getFirst(), w, y, items, l.inFeatures(), l.outFeatures());
-                    if (bias != null)
-                    {
-                        for (int b = 0; b < items; b++)
-                        {
-                            final MemorySegment row = slice(y, (long)b * outSize, outSize);
-                            kernels.add(row, bias, row, outSize);
-                        }
-                    }
-                    kernels.shiftRightArithmetic(y, f, y, (long)items * outSize);
-                    return y;
-                };
+                final MemorySegment y = LocalSteps.allocate(arena, (long)items * c.outputElements());
+                kernels.conv2d(in[0], weights[c.linearIndex()], y, c.shape(items));
+                addBias(c, y, items);
+                yield y;
             }
-            case Layer.AvgPool2d p ->
+            case PlanStep.SumPool p ->
             {
-                final long inverseArea = encode(single, 1.0 / ((double)p.kernel() * p.kernel()), "1/area");
-                yield (x, items, arena) ->
-                {
-                    final MemorySegment y = allocate(arena, (long)items * outSize);
-                    kernels.sumPool2d(x.getFirst(), y, items, in.dim(0), in.dim(1), in.dim(2), p.kernel(), p.stride());
-                    return scaleDown(y, inverseArea, (long)items * outSize);
-                };
+                final MemorySegment y = LocalSteps.allocate(arena, (long)items * size(p.output()));
+                LocalSteps.sumPool(kernels, p, in[0], y, items);
+                yield y;
             }
-            case Layer.GlobalAvgPool _ ->
+            case PlanStep.Add a ->
             {
-                final long inverseArea = encode(single, 1.0 / ((double)in.dim(1) * in.dim(2)), "1/area");
-                yield (x, items, arena) ->
-                {
-                    final MemorySegment y = allocate(arena, (long)items * outSize);
-                    globalSum(x.getFirst(), y, items * in.dim(0), in.dim(1), in.dim(2));
-                    return scaleDown(y, inverseArea, (long)items * outSize);
-                };
+                final long n = (long)items * size(a.output());
+                final MemorySegment y = LocalSteps.allocate(arena, n);
+                LocalSteps.add(kernels, a, in[0], in[1], y, n);
+                yield y;
             }
-            case Layer.MaxPool2d p -> (x, items, arena) -> maxPool(x.getFirst(), allocate(arena, (long)items * outSize),
-                items, in, out, p);
-            case Layer.BatchNorm _ -> throw new IllegalArgumentException(
-                "fixed-point inference needs a folded model: apply GraphTransforms.foldBatchNorm first");
-            case Layer.Add _ -> (x, items, arena) ->
+            case PlanStep.Reshape _ -> in[0];
+            case PlanStep.Truncate t ->
             {
-                final MemorySegment y = allocate(arena, (long)items * outSize);
-                kernels.add(x.get(0), x.get(1), y, (long)items * outSize);
-                return y;
-            };
-            // Never called: the runner aliases these to their input.
-            case Layer.Flatten _, Layer.Identity _ -> (x, items, arena) -> x.getFirst();
-            case Layer.ReLU _ -> (x, items, arena) ->
+                final long n = (long)items * size(t.output());
+                final MemorySegment y = LocalSteps.allocate(arena, n);
+                kernels.shiftRightArithmetic(in[0], t.shift(), y, n);
+                yield y;
+            }
+            case PlanStep.Activation a ->
             {
-                final MemorySegment v = x.getFirst();
-                final long n = (long)items * inSize;
-                final MemorySegment y = allocate(arena, n);
+                final MemorySegment y = LocalSteps.allocate(arena, (long)items * a.outputElements());
+                final boolean isPrivate = a.kind() == PlanStep.Activation.Kind.PRIVATE;
+                try (Arena temp = Arena.ofShared())
+                {
+                    LocalSteps.combine(kernels, a, isPrivate ? model.privateMultipliers(index) : null,
+                        isPrivate ? model.privateConstants(index) : null, in[0],
+                        LocalSteps.plaintextPowers(kernels, a, in[0], items, temp), true, y, items);
+                }
+                yield y;
+            }
+            case PlanStep.Combine c ->
+            {
+                final MemorySegment y = LocalSteps.allocate(arena, (long)items * c.outputElements());
+                final boolean isPrivate = c.privateCoefficients();
+                LocalSteps.combineStacked(kernels, c, isPrivate ? model.privateMultipliers(index) : null,
+                    isPrivate ? model.privateConstants(index) : null, in[0], true, y, items);
+                yield y;
+            }
+            case PlanStep.Relu r ->
+            {
+                final long n = (long)items * size(r.output());
+                final MemorySegment y = LocalSteps.allocate(arena, n);
                 for (long i = 0; i < n; i++)
                 {
-                    y.setAtIndex(RingTensor.ELEMENT, i, Math.max(0L, v.getAtIndex(RingTensor.ELEMENT, i)));
+                    y.setAtIndex(RingTensor.ELEMENT, i, Math.max(0L, in[0].getAtIndex(RingTensor.ELEMENT, i)));
                 }
-                return y;
-            };
-            case Layer.MaskedReLU m ->
+                yield y;
+            }
+            case PlanStep.MaskedRelu m ->
             {
-                final boolean[] relu = new boolean[inSize];
-                for (int i = 0; i < inSize; i++)
+                final int size = m.size();
+                final MemorySegment y = LocalSteps.allocate(arena, (long)items * size);
+                for (long i = 0; i < (long)items * size; i++)
                 {
-                    relu[i] = m.isReLU(i);
+                    final long v = in[0].getAtIndex(RingTensor.ELEMENT, i);
+                    y.setAtIndex(RingTensor.ELEMENT, i, m.isRelu((int)(i % size)) ? Math.max(0L, v) : v);
                 }
-                yield (x, items, arena) ->
-                {
-                    final MemorySegment v = x.getFirst();
-                    final MemorySegment y = allocate(arena, (long)items * inSize);
-                    int i = 0;
-                    for (int b = 0; b < items; b++)
-                    {
-                        for (int e = 0; e < inSize; e++, i++)
-                        {
-                            final long value = v.getAtIndex(RingTensor.ELEMENT, i);
-                            y.setAtIndex(RingTensor.ELEMENT, i, relu[e] ? Math.max(0L, value) : value);
-                        }
-                    }
-                    return y;
-                };
+                yield y;
             }
-            case Layer.Poly p ->
-            {
-                final PolyConstants k = PolyConstants.of(single, dual, p.degree(), power -> p.coefficient(power));
-                yield (x, items, arena) -> poly(x.getFirst(), allocate(arena, (long)items * inSize),
-                    (long)items * inSize, k);
-            }
-            case Layer.ChannelPoly p ->
-            {
-                final PolyConstants[] perChannel = new PolyConstants[p.channels()];
-                for (int c = 0; c < perChannel.length; c++)
-                {
-                    final int channel = c;
-                    perChannel[c] = PolyConstants.of(single, dual, p.degree(), power -> p.coefficient(channel, power));
-                }
-                final int mapSize = inSize / p.channels();
-                yield (x, items, arena) ->
-                {
-                    final MemorySegment v = x.getFirst();
-                    final MemorySegment y = allocate(arena, (long)items * inSize);
-                    for (long i = 0; i < (long)items * inSize; i++)
-                    {
-                        final PolyConstants k = perChannel[(int)(i / mapSize % p.channels())];
-                        y.setAtIndex(RingTensor.ELEMENT, i, k.evaluate(v.getAtIndex(RingTensor.ELEMENT, i)));
-                    }
-                    return y;
-                };
-            }
+            case PlanStep.MaxPool p -> maxPool(in[0], LocalSteps.allocate(arena, (long)items * size(p.output())),
+                items, p);
         };
     }
 
-    /** {@code y = (y · inverseArea) >> f}, in place. */
-    private MemorySegment scaleDown(final MemorySegment y, final long inverseArea, final long n)
+    private int size(final int tensor)
     {
-        kernels.multiplyConstant(y, inverseArea, y, n);
-        kernels.shiftRightArithmetic(y, f, y, n);
-        return y;
+        return plan.tensor(tensor).size();
     }
 
-    /** Window sum over whole {@code h × w} maps: the kernels' square pooling when the map is square. */
-    private void globalSum(final MemorySegment x, final MemorySegment y, final int maps, final int h, final int w)
+    private void addBias(final PlanStep.Linear step, final MemorySegment y, final int items)
     {
-        if (h == w)
+        final long[] bias = biases[step.linearIndex()];
+        if (bias != null)
         {
-            kernels.sumPool2d(x, y, 1, maps, h, w, h, 1);
-            return;
-        }
-        final int area = h * w;
-        for (int m = 0; m < maps; m++)
-        {
-            long sum = 0;
-            for (int i = 0; i < area; i++)
-            {
-                sum += x.getAtIndex(RingTensor.ELEMENT, (long)m * area + i);
-            }
-            y.setAtIndex(RingTensor.ELEMENT, m, sum);
+            LocalSteps.addBias(kernels, step, bias, y, items);
         }
     }
 
-    private static MemorySegment maxPool(final MemorySegment x, final MemorySegment y, final int items, final Shape in,
-                                         final Shape out, final Layer.MaxPool2d p)
+    private static MemorySegment maxPool(final MemorySegment x, final MemorySegment y, final int items,
+                                         final PlanStep.MaxPool p)
     {
-        final int h = in.dim(1);
-        final int w = in.dim(2);
-        final int oh = out.dim(1);
-        final int ow = out.dim(2);
-        final int maps = items * in.dim(0);
+        final int h = p.inHeight();
+        final int w = p.inWidth();
+        final int oh = p.outHeight();
+        final int ow = p.outWidth();
+        final int maps = items * p.channels();
         for (int m = 0; m < maps; m++)
         {
             for (int oy = 0; oy < oh; oy++)
@@ -485,155 +492,5 @@ public final class FixedPointInference
             }
         }
         return y;
-    }
-
-    /** The public polynomial of {@link Layer.Poly} over the ring kernels, exactly as {@link PolyConstants#evaluate}. */
-    private MemorySegment poly(final MemorySegment x, final MemorySegment acc, final long n, final PolyConstants k)
-    {
-        kernels.multiplyConstant(x, k.linear(), acc, n);
-        kernels.addConstant(acc, k.constant(), acc, n);
-        if (k.degree() >= 2)
-        {
-            try (Arena temp = Arena.ofShared())
-            {
-                final MemorySegment scaled = allocate(temp, n);
-                final MemorySegment power = allocate(temp, n);
-                for (int d = 2; d <= k.degree(); d++)
-                {
-                    if (k.coefficient(d) == 0)
-                    {
-                        continue;
-                    }
-                    MemorySegment base = x;
-                    if (k.preShift(d) > 0)
-                    {
-                        kernels.shiftRightArithmetic(x, k.preShift(d), scaled, n);
-                        base = scaled;
-                    }
-                    kernels.multiply(base, base, power, n);
-                    for (int j = 3; j <= d; j++)
-                    {
-                        kernels.multiply(power, base, power, n);
-                    }
-                    if (k.postShift(d) > 0)
-                    {
-                        kernels.shiftRightArithmetic(power, k.postShift(d), power, n);
-                    }
-                    kernels.multiplyConstant(power, k.coefficient(d), power, n);
-                    kernels.add(acc, power, acc, n);
-                }
-            }
-        }
-        kernels.shiftRightArithmetic(acc, f, acc, n);
-        return acc;
-    }
-
-    private static long[] encodeArray(final float[] values, final FixedPoint codec, final String what)
-    {
-        final long[] encoded = new long[values.length];
-        for (int i = 0; i < values.length; i++)
-        {
-            encoded[i] = encode(codec, values[i], what + " " + i);
-        }
-        return encoded;
-    }
-
-    private MemorySegment encodeAll(final float[] values, final FixedPoint codec, final String what)
-    {
-        final long[] encoded = encodeArray(values, codec, what);
-        final MemorySegment segment = allocate(weightArena, encoded.length);
-        MemorySegment.copy(encoded, 0, segment, RingTensor.ELEMENT, 0, encoded.length);
-        return segment;
-    }
-
-    private static MemorySegment slice(final MemorySegment segment, final long fromElement, final long elements)
-    {
-        return segment.asSlice(fromElement * RingTensor.ELEMENT_BYTES, elements * RingTensor.ELEMENT_BYTES);
-    }
-
-    /**
-     * The encoded constants of one polynomial and its per-power shifts, with the scalar evaluation that defines the
-     * semantics (the kernel path in {@link #poly} computes the same ring values).
-     */
-    record PolyConstants(int f, long[] coefficients, int[] preShifts, int[] postShifts)
-    {
-        /** Encodes {@code a_0} at 2f, {@code a_1..a_d} at f, and checks that every shift is usable. */
-        static PolyConstants of(final FixedPoint single, final FixedPoint dual, final int degree,
-                                final IntToDoubleFunction a)
-        {
-            final int f = single.fractionalBits();
-            final long[] c = new long[degree + 1];
-            final int[] pre = new int[degree + 1];
-            final int[] post = new int[degree + 1];
-            c[0] = encode(dual, a.applyAsDouble(0), "coefficient 0");
-            for (int k = 1; k <= degree; k++)
-            {
-                c[k] = encode(single, a.applyAsDouble(k), "coefficient " + k);
-                if (k >= 2)
-                {
-                    pre[k] = preScaleShift(k, f);
-                    post[k] = powerShift(k, f);
-                    if (post[k] < 0)
-                    {
-                        throw new IllegalArgumentException("degree " + degree + " needs at least " + (k - 1) +
-                            " fractional bits for the pre-scaled power " + k + ", f is " + f);
-                    }
-                }
-            }
-            return new PolyConstants(f, c, pre, post);
-        }
-
-        int degree()
-        {
-            return coefficients.length - 1;
-        }
-
-        /** {@code enc_2f(a_0)}. */
-        long constant()
-        {
-            return coefficients[0];
-        }
-
-        /** {@code enc_f(a_1)}. */
-        long linear()
-        {
-            return coefficients[1];
-        }
-
-        long coefficient(final int k)
-        {
-            return coefficients[k];
-        }
-
-        int preShift(final int k)
-        {
-            return preShifts[k];
-        }
-
-        int postShift(final int k)
-        {
-            return postShifts[k];
-        }
-
-        /** The canonical evaluation of one element. */
-        long evaluate(final long x)
-        {
-            long acc = coefficients[0] + coefficients[1] * x;
-            for (int k = 2; k < coefficients.length; k++)
-            {
-                if (coefficients[k] == 0)
-                {
-                    continue;
-                }
-                final long base = x >> preShifts[k];
-                long power = base;
-                for (int j = 2; j <= k; j++)
-                {
-                    power *= base;
-                }
-                acc += coefficients[k] * (power >> postShifts[k]);
-            }
-            return acc >> f;
-        }
     }
 }

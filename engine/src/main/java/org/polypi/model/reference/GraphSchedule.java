@@ -12,8 +12,9 @@ import org.polypi.model.Node;
 import org.polypi.model.Shape;
 
 /**
- * What both reference interpreters need to know about a graph before running it: its one input, the output they
- * report as logits, and when each intermediate tensor can be released.
+ * What the float32 reference interpreter needs to know about a graph before running it: its one input, the output it
+ * reports as logits, and when each intermediate tensor can be released. (The fixed-point reference walks the
+ * compiled plan instead, like the secure engine.)
  * <p>
  * {@link Layer.Flatten} and {@link Layer.Identity} return their input unchanged, so their output shares storage
  * with it; a storage "root" is released after the last node that reads any name sharing it, and never if it backs

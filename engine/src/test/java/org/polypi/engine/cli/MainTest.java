@@ -36,6 +36,15 @@ final class MainTest
         assertEquals(0, run("demo", "--workload", "mlp", "--images", "40"), err());
         assertTrue(out().contains("top-1 agreement fixed point vs float32: 40 / 40"), out());
         assertTrue(out().contains("fingerprint"), out());
+        assertTrue(out().contains("top-1 agreement secure vs fixed point: 40 / 40 (100.0 %)"), out());
+        assertTrue(out().contains("rounds per inference"), out());
+    }
+
+    @Test
+    void demoRunsReluNetworksSecurelyToo()
+    {
+        assertEquals(0, run("demo", "--workload", "mlp", "--activation", "relu", "--images", "10"), err());
+        assertTrue(out().contains("top-1 agreement secure vs fixed point: 10 / 10 (100.0 %)"), out());
     }
 
     @Test

@@ -5,6 +5,7 @@ import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.Test;
 import org.polypi.kernels.FixedPoint;
+import org.polypi.engine.plan.PlanStep;
 import org.polypi.kernels.Kernels;
 import org.polypi.model.Layer;
 import org.polypi.model.ModelGraph;
@@ -19,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link FixedPointInference} checked to the exact ring value: a hand-computed case, each layer against a direct
- * computation over the encoded values, the kernel polynomial path against its scalar definition, and bad input.
+ * computation over the encoded values, the kernel polynomial path against the plan's scalar definition, the
+ * step-by-step interface the secure engine is checked with, and bad input.
  */
 final class FixedPointInferenceTest
 {
@@ -46,12 +48,13 @@ final class FixedPointInferenceTest
     void handComputedLinearAndPoly()
     {
         // f = 4. x = (-1.5, -0.375) -> (-24, -6). W = [[0.5, -1.25], [2, 0.75]] -> [[8, -20], [32, 12]],
-        // b = (0.25, -0.5) at 2f = 8 bits -> (64, -128).
-        // acc0 = 8*-24 + -20*-6 + 64 = -8,      y0 = -8 >> 4 = -1   (floor(-0.5))
-        // acc1 = 32*-24 + 12*-6 - 128 = -968,   y1 = -968 >> 4 = -61 (floor(-60.5))
-        // Poly 0.5 + x + 0.25 x^2: enc_2f(0.5) = 128, enc_f(1) = 16, enc_f(0.25) = 4; s_2 = 0, post-shift f = 4.
-        // y0: p2 = 1 >> 4 = 0;       acc = 128 - 16 + 0 = 112,           out = 7
-        // y1: p2 = 3721 >> 4 = 232;  acc = 128 - 976 + 928 = 80,          out = 5
+        // b = (0.25, -0.5) at the output scale 2f = 8 bits -> (64, -128). No truncation after the layer:
+        // z0 = 8*-24 + -20*-6 + 64 = -8,      z1 = 32*-24 + 12*-6 - 128 = -968   (scale 8)
+        // Poly 0.5 + x + 0.25 x^2 on z at scale 8, output at 3f = 12: power 1 is z itself (scale 8 = 2f, multiplier
+        // enc_f(1) = 16); power 2 uses the copy z >> 4 (scale f, square at 2f, multiplier enc_f(0.25) = 4);
+        // constant enc_3f(0.5) = 2048. Then the logits are truncated to f: >> 8.
+        // y0: 16*-8 + 4*(-8 >> 4 = -1)^2 + 2048 = 1924,            out = 1924 >> 8 = 7
+        // y1: 16*-968 + 4*(-968 >> 4 = -61)^2 + 2048 = 1444,        out = 1444 >> 8 = 5
         final Shape in = Shape.of(2);
         final ModelGraph graph = ModelGraph.builder(header(in, 4)).input("x", in)
             .add("fc", Layer.Linear.of(Tensor.of(Shape.of(2, 2), 0.5f, -1.25f, 2f, 0.75f),
@@ -78,10 +81,8 @@ final class FixedPointInferenceTest
             for (int k = 2; k <= Math.min(Layer.MAX_POLY_DEGREE, f + 1); k++)
             {
                 final int s = FixedPointInference.preScaleShift(k, f);
-                final int post = FixedPointInference.powerShift(k, f);
                 assertTrue(k * (f - s) <= 2 * f, "power " + k + " at f=" + f + " carries more than 2f bits");
-                assertTrue(post >= 0 && post <= f, "post-shift " + post + " for k=" + k + ", f=" + f);
-                assertEquals(f, k * (f - s) - post, "power " + k + " must end at scale f");
+                assertTrue(k * (f - s) >= f, "power " + k + " at f=" + f + " keeps fewer than f bits");
             }
         }
     }
@@ -90,6 +91,7 @@ final class FixedPointInferenceTest
     void polyKernelPathEqualsItsScalarDefinition()
     {
         final int n = 1000;
+        final double range = 2;
         for (int degree = 1; degree <= 6; degree++)
         {
             final float[] a = new float[degree + 1];
@@ -102,17 +104,24 @@ final class FixedPointInferenceTest
                 a[2] = 0f; // a skipped power must not change anything
             }
             final Layer.Poly poly = Layer.Poly.of(a);
-            // |x| <= 6 keeps x^6 inside the ring with pre-scaling.
-            final float[] x = randomInputs(n, 6);
-            final long[] ring = FixedPointInference.of(single(Shape.of(n), poly, F)).run(x, 1).ringLogits();
-            final FixedPointInference.PolyConstants constants = FixedPointInference.PolyConstants.of(codec, codec2,
-                degree, poly::coefficient);
+            // The header's bound keeps the 3f output inside the scale budget: |p(x)| <= 2^7 for |x| <= 2.
+            final Shape in = Shape.of(n);
+            final ModelGraph graph = ModelGraph.builder(new ModelHeader("test", in, List.of(), F, (float)range))
+                .input("x", in).add("out", poly, "x").output("out").build();
+            final float[] x = randomInputs(n, range);
+            final FixedPointInference reference = FixedPointInference.of(graph);
+            final long[] ring = reference.run(x, 1).ringLogits();
+            final PlanStep.Activation step = (PlanStep.Activation)reference.plan().steps().getFirst();
+            assertEquals(PlanStep.Activation.Kind.PUBLIC, step.kind());
+            final PlanStep.Truncate truncate = (PlanStep.Truncate)reference.plan().steps().get(1);
+            assertEquals(2 * F, truncate.shift(), "the 3f output is truncated to f");
             for (int i = 0; i < n; i++)
             {
-                assertEquals(constants.evaluate(codec.encode(x[i])), ring[i], "degree " + degree + " at x=" + x[i]);
+                final long z = codec.encode(x[i]);
+                assertEquals(step.publicValue(z, 0) >> 2 * F, ring[i], "degree " + degree + " at x=" + x[i]);
                 // And the result approximates the real polynomial within the error of its roundings.
-                final double xr = codec.decode(codec.encode(x[i]));
-                assertEquals(poly.evaluate(xr), codec.decode(ring[i]), polyErrorBound(poly, xr),
+                final double xr = codec.decode(z);
+                assertEquals(poly.evaluate(xr), codec.decode(ring[i]), polyErrorBound(poly, step, xr),
                     "degree " + degree + " at x=" + x[i]);
             }
         }
@@ -328,6 +337,33 @@ final class FixedPointInferenceTest
     }
 
     @Test
+    void traceAndSingleStepsAgreeWithTheWholeRun()
+    {
+        final Shape in = Shape.of(1, 8, 8);
+        final ModelGraph graph = ModelGraph.builder(header(in, F)).input("x", in)
+            .add("conv", Layer.Conv2d.of(randomTensor(Shape.of(4, 1, 3, 3), 1), randomTensor(Shape.of(4), 1), 1, 1),
+                "x")
+            .add("act", Layer.Poly.of(0.1f, 0.5f, 0.2f), "conv")
+            .add("pool", new Layer.AvgPool2d(2, 2), "act")
+            .add("flat", new Layer.Flatten(), "pool")
+            .add("fc", Layer.Linear.of(randomTensor(Shape.of(10, 64), 0.5), randomTensor(Shape.of(10), 1)), "flat")
+            .output("fc").build();
+        final int items = 3;
+        final float[] x = randomInputs(items * in.size(), 2);
+        final FixedPointInference reference = FixedPointInference.of(graph);
+        final long[][] trace = reference.trace(x, items);
+        assertArrayEquals(reference.run(x, items).ringLogits(), trace[reference.plan().outputTensor()]);
+        for (int i = 0; i < reference.plan().steps().size(); i++)
+        {
+            final PlanStep step = reference.plan().steps().get(i);
+            assertArrayEquals(trace[step.output()], reference.evaluateStep(i, trace, items), step.name());
+        }
+        final IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+            () -> reference.evaluateStep(0, new long[trace.length][], items));
+        assertTrue(missing.getMessage().contains("must hold"), missing.getMessage());
+    }
+
+    @Test
     void rejectsUnfoldedModelsAndBadInput()
     {
         final Shape in = Shape.of(3);
@@ -358,20 +394,23 @@ final class FixedPointInferenceTest
     }
 
     /**
-     * Error of the canonical evaluation against the exact polynomial at x: the final floor, the coefficient
-     * encodings, and per power the pre-scaling floor ({@code δ < 2^(s_k - f)}, so {@code |x^k - (x-δ)^k| <=
-     * k δ (|x| + δ)^(k-1)}) and the post-shift floor.
+     * Error of the plan's evaluation against the exact polynomial at x: the final floor to f, the coefficient
+     * encodings (a_k at f, a_0 at 3f), and per power k the floor of its copy ({@code δ < 2^(shift_k - f)} for an
+     * input at scale f, so {@code |x^k - (x-δ)^k| <= k δ (|x| + δ)^(k-1)}).
      */
-    private static double polyErrorBound(final Layer.Poly poly, final double x)
+    private static double polyErrorBound(final Layer.Poly poly, final PlanStep.Activation step, final double x)
     {
         final double ulp = Math.scalb(1.0, -F);
         final double ax = Math.abs(x);
-        double bound = ulp + Math.scalb(1.0, -2 * F - 1) + ax * ulp / 2;
-        for (int k = 2; k <= poly.degree(); k++)
+        double bound = ulp + Math.scalb(1.0, -3 * F - 1);
+        for (int k = 1; k <= poly.degree(); k++)
         {
-            final double delta = Math.scalb(1.0, FixedPointInference.preScaleShift(k, F) - F);
-            bound += Math.abs(poly.coefficient(k)) * (k * delta * Math.pow(ax + delta, k - 1) + ulp) +
-                Math.pow(ax + delta, k) * ulp / 2;
+            final double delta = Math.scalb(1.0, step.powerShift(k) - F);
+            bound += Math.pow(ax + delta, k) * ulp / 2;
+            if (step.powerShift(k) > 0)
+            {
+                bound += Math.abs(poly.coefficient(k)) * k * delta * Math.pow(ax + delta, k - 1);
+            }
         }
         return bound * (1 + 1e-9);
     }

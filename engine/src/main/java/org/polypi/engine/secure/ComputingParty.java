@@ -1,0 +1,326 @@
+package org.polypi.engine.secure;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Objects;
+
+import org.polypi.engine.plan.LocalSteps;
+import org.polypi.engine.plan.Plan;
+import org.polypi.engine.plan.PlanStep;
+import org.polypi.engine.protocol.ActivationMaterial;
+import org.polypi.engine.protocol.ActivationPlan;
+import org.polypi.engine.protocol.ComparisonMaterial;
+import org.polypi.engine.protocol.ComparisonReceiver;
+import org.polypi.engine.protocol.FaithfulTruncation;
+import org.polypi.engine.protocol.FaithfulTruncationPair;
+import org.polypi.engine.protocol.FusedActivation;
+import org.polypi.engine.protocol.LinearLayer;
+import org.polypi.engine.protocol.LinearMask;
+import org.polypi.engine.protocol.LinearOp;
+import org.polypi.engine.protocol.MaterialReceiver;
+import org.polypi.engine.protocol.MaxPool;
+import org.polypi.engine.protocol.PartySession;
+import org.polypi.engine.protocol.Relu;
+import org.polypi.engine.protocol.ReluMask;
+import org.polypi.engine.transport.CostMeter;
+import org.polypi.engine.transport.Party;
+import org.polypi.engine.transport.Transport;
+import org.polypi.kernels.RingKernels;
+import org.polypi.kernels.RingTensor;
+
+/**
+ * What the server and the client do alike: the set-up (handshake, dealer seeds, one weight opening per linear step),
+ * the offline phase of a query (receive the step's material in plan order and precompute the linear layers'
+ * input-independent terms) and the online walk over the plan on additive shares. The roles differ only in the input
+ * and output steps, the weights side of the set-up and the public constants (the server adds them).
+ * <p>
+ * Every piece of work is charged to (phase, step) in the transport's {@link CostMeter}. Long-lived state (the opened
+ * weights) lives in a connection arena; a query's material and tensors in a query arena closed when the query ends.
+ * Not thread-safe: one thread drives a party at a time.
+ */
+abstract sealed class ComputingParty implements AutoCloseable permits SecureServer, SecureClient
+{
+    final Plan plan;
+    final Transport transport;
+    final int batch;
+    final RingKernels kernels;
+    private final StepObserver observer;
+    private final Arena connection = Arena.ofShared();
+    final PartySession session;
+    private final LinearMask[] masks;
+    private final LinearLayer.Prepared[] prepared;
+    private MaterialReceiver material;
+    private ComparisonReceiver comparisons;
+    private int queries;
+    private boolean setUp;
+
+    ComputingParty(final Plan plan, final Transport transport, final SessionOptions options, final Party role)
+    {
+        this.plan = Objects.requireNonNull(plan, "plan");
+        this.transport = Objects.requireNonNull(transport, "transport");
+        if (transport.self() != role)
+        {
+            throw new IllegalArgumentException("the " + role + " needs the " + role + "'s transport, got the " +
+                transport.self() + "'s");
+        }
+        SecureSupport.check(plan);
+        this.batch = options.batch();
+        this.kernels = options.kernels();
+        this.observer = options.observer();
+        this.session = new PartySession(transport, connection, kernels);
+        this.masks = new LinearMask[plan.linearSteps().size()];
+        this.prepared = new LinearLayer.Prepared[masks.length];
+    }
+
+    /** The plan this party walks. */
+    public Plan plan()
+    {
+        return plan;
+    }
+
+    /** Items per query. */
+    public int batch()
+    {
+        return batch;
+    }
+
+    /** Queries run so far on this connection. */
+    public int queries()
+    {
+        return queries;
+    }
+
+    /** A snapshot of this party's meter. */
+    public List<CostMeter.Entry> costs()
+    {
+        return transport.meter().entries();
+    }
+
+    /**
+     * The set-up, once per connection: the plan-hash handshake with both peers, the dealer's seed, and per linear
+     * step the opening of {@code F = W - B}.
+     *
+     * @throws IllegalStateException if already set up, or the peers run another plan or batch size.
+     */
+    public final void setup()
+    {
+        if (setUp)
+        {
+            throw new IllegalStateException(transport.self() + " is already set up");
+        }
+        setUp = true;
+        final CostMeter meter = transport.meter();
+        meter.enter(Plan.SETUP, Plan.HANDSHAKE);
+        Handshake.exchange(transport, plan, batch);
+        meter.enter(Plan.SETUP, Plan.SEEDS);
+        material = MaterialReceiver.connect(session);
+        if (plan.needsComparisons())
+        {
+            // The comparison dealer's seed follows the core dealer's on the same queue.
+            comparisons = ComparisonReceiver.connect(session);
+        }
+        for (final PlanStep.Linear step : plan.linearSteps())
+        {
+            meter.enter(Plan.SETUP, step.name());
+            final int i = step.linearIndex();
+            masks[i] = material.linearMask(session, op(step, batch));
+            prepared[i] = setupLinear(step, masks[i]);
+        }
+        meter.enter(CostReport.IDLE, CostReport.IDLE);
+    }
+
+    /** The role's side of the weight opening of one linear step. */
+    abstract LinearLayer.Prepared setupLinear(PlanStep.Linear step, LinearMask mask);
+
+    /** The server's bias of linear step {@code linearIndex} (null: none, or not the server). */
+    abstract long[] bias(int linearIndex);
+
+    /** The bilinear map of a linear step for a batch. */
+    static LinearOp op(final PlanStep.Linear step, final int batch)
+    {
+        return switch (step)
+        {
+            case PlanStep.Dense d -> new LinearOp.Matmul(batch, d.inFeatures(), d.outFeatures());
+            case PlanStep.Conv c -> new LinearOp.Conv2d(c.shape(batch));
+        };
+    }
+
+    /**
+     * The offline phase of one query: receives the dealer's material of every step in plan order and precomputes
+     * the linear layers' {@code A·F + C}. The returned state owns a query arena.
+     */
+    final Query prepare()
+    {
+        if (!setUp)
+        {
+            throw new IllegalStateException(transport.self() + " must be set up before a query");
+        }
+        final CostMeter meter = transport.meter();
+        final Arena arena = Arena.ofShared();
+        try
+        {
+            final PartySession qs = session.withArena(arena);
+            final List<PlanStep> steps = plan.steps();
+            final Object[] pieces = new Object[steps.size()];
+            for (int i = 0; i < steps.size(); i++)
+            {
+                final PlanStep step = steps.get(i);
+                meter.enter(Plan.OFFLINE, step.name());
+                pieces[i] = switch (step)
+                {
+                    case PlanStep.Linear l -> LinearLayer.prepareQuery(qs, prepared[l.linearIndex()],
+                        material.linearTriple(qs, masks[l.linearIndex()]));
+                    case PlanStep.Activation a when a.copies() > 0 -> material.activationMaterial(qs,
+                        ActivationPlan.of(a.copyShifts(), a.copyDegrees()), materialShape(a.inputs()[0]));
+                    case PlanStep.Truncate t -> material.truncationPair(qs, t.shift(), materialShape(t.input()));
+                    case PlanStep.Relu r -> comparisons.reluMaterial(qs, materialShape(r.input()));
+                    case PlanStep.MaskedRelu m -> comparisons.maskedReluMaterial(qs, ReluMask.of(m.mask()), batch);
+                    case PlanStep.MaxPool p -> comparisons.maxPoolMaterial(qs, Plan.maxPoolPlan(p, batch));
+                    default -> null;
+                };
+            }
+            meter.enter(CostReport.IDLE, CostReport.IDLE);
+            return new Query(arena, qs, pieces);
+        }
+        catch (final RuntimeException | Error e)
+        {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** The shape the dealer draws a step's elementwise material in: the batch of the input tensor. */
+    int[] materialShape(final int tensor)
+    {
+        return plan.tensor(tensor).batchShape(batch);
+    }
+
+    /** The online walk over the plan from this party's input share; returns its share of the logits (scale f). */
+    final RingTensor walk(final Query query, final RingTensor input)
+    {
+        final CostMeter meter = transport.meter();
+        final RingTensor[] values = new RingTensor[plan.tensors().size()];
+        values[plan.inputTensor()] = input;
+        final int q = queries;
+        observer.afterStep(transport.self(), q, StepObserver.INPUT_STEP, input);
+        final List<PlanStep> steps = plan.steps();
+        for (int i = 0; i < steps.size(); i++)
+        {
+            final PlanStep step = steps.get(i);
+            meter.enter(Plan.ONLINE, step.name());
+            values[step.output()] = execute(query, i, step, values);
+            observer.afterStep(transport.self(), q, i, values[step.output()]);
+        }
+        return values[plan.outputTensor()];
+    }
+
+    /** Counts a finished query. */
+    final void finishQuery()
+    {
+        queries++;
+        transport.meter().enter(CostReport.IDLE, CostReport.IDLE);
+    }
+
+    private RingTensor execute(final Query query, final int index, final PlanStep step, final RingTensor[] values)
+    {
+        final PartySession qs = query.session;
+        final boolean constants = qs.holdsConstants();
+        final int[] outShape = plan.tensor(step.output()).batchShape(batch);
+        return switch (step)
+        {
+            case PlanStep.Linear l ->
+            {
+                final RingTensor z = LinearLayer.online(qs, prepared[l.linearIndex()],
+                    (LinearLayer.PreparedQuery)query.pieces[index], values[l.inputs()[0]]);
+                final long[] bias = bias(l.linearIndex());
+                if (bias != null)
+                {
+                    LocalSteps.addBias(kernels, l, bias, z.segment(), batch);
+                }
+                yield z;
+            }
+            case PlanStep.SumPool p ->
+            {
+                final RingTensor y = qs.allocate(outShape);
+                LocalSteps.sumPool(kernels, p, values[p.input()].segment(), y.segment(), batch);
+                yield y;
+            }
+            case PlanStep.Add a ->
+            {
+                final RingTensor y = qs.allocate(outShape);
+                LocalSteps.add(kernels, a, values[a.a()].segment(), values[a.b()].segment(), y.segment(), y.size());
+                yield y;
+            }
+            case PlanStep.Reshape r -> values[r.input()].reshape(outShape);
+            case PlanStep.Truncate t -> FaithfulTruncation.truncate(qs, values[t.input()],
+                (FaithfulTruncationPair)query.pieces[index]).reshape(outShape);
+            case PlanStep.Activation a ->
+            {
+                final RingTensor z = values[a.inputs()[0]];
+                final MemorySegment[][] powers = new MemorySegment[a.copies()][];
+                if (a.copies() > 0)
+                {
+                    final FusedActivation.Powers opened = FusedActivation.open(qs, z,
+                        (ActivationMaterial)query.pieces[index]);
+                    for (int j = 0; j < a.copies(); j++)
+                    {
+                        powers[j] = new MemorySegment[a.copyDegree(j)];
+                        for (int i = 1; i <= a.copyDegree(j); i++)
+                        {
+                            powers[j][i - 1] = opened.power(j, i).segment();
+                        }
+                    }
+                }
+                final RingTensor y = qs.allocate(outShape);
+                LocalSteps.combine(kernels, a, null, null, z.segment(), powers, constants, y.segment(), batch);
+                yield y;
+            }
+            case PlanStep.Combine c ->
+            {
+                final RingTensor y = qs.allocate(outShape);
+                LocalSteps.combineStacked(kernels, c, null, null, values[c.inputs()[0]].segment(), constants,
+                    y.segment(), batch);
+                yield y;
+            }
+            case PlanStep.Relu r -> Relu.relu(qs, values[r.input()], (ComparisonMaterial)query.pieces[index]);
+            case PlanStep.MaskedRelu m -> Relu.masked(qs, values[m.inputs()[0]], ReluMask.of(m.mask()),
+                (ComparisonMaterial)query.pieces[index]);
+            case PlanStep.MaxPool p -> MaxPool.maxPool2d(qs, values[p.input()], Plan.maxPoolPlan(p, batch),
+                (ComparisonMaterial[])query.pieces[index]).reshape(outShape);
+        };
+    }
+
+    /** Releases the connection's memory. Call once no thread runs this party any more. */
+    @Override
+    public void close()
+    {
+        connection.close();
+    }
+
+    /** One query's material and memory. */
+    static final class Query implements AutoCloseable
+    {
+        private final Arena arena;
+        private final PartySession session;
+        private final Object[] pieces;
+
+        Query(final Arena arena, final PartySession session, final Object[] pieces)
+        {
+            this.arena = arena;
+            this.session = session;
+            this.pieces = pieces;
+        }
+
+        PartySession session()
+        {
+            return session;
+        }
+
+        @Override
+        public void close()
+        {
+            arena.close();
+        }
+    }
+}

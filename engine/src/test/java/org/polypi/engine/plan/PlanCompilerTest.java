@@ -1,0 +1,272 @@
+package org.polypi.engine.plan;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+import org.polypi.model.ActivationKind;
+import org.polypi.model.GraphTransforms;
+import org.polypi.model.Layer;
+import org.polypi.model.ModelGraph;
+import org.polypi.model.ModelHeader;
+import org.polypi.model.ReferenceNetworks;
+import org.polypi.model.ReferenceNetworks.Workload;
+import org.polypi.model.Shape;
+import org.polypi.model.Tensor;
+import org.polypi.model.reference.FixedPointInference;
+import org.polypi.model.reference.FloatInference;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link PlanCompiler}: the scale of every tensor, where truncations go (only where the budget needs them, at the
+ * cheapest point, and before the output), HerPN folding, the split of a polynomial that does not fit, the plan
+ * hash (public structure only), the cost formulas, and the errors.
+ */
+final class PlanCompilerTest
+{
+    private static final long SEED = 7;
+
+    private static ModelGraph network(final Workload workload, final ActivationKind kind, final Layer.Poly poly)
+    {
+        return GraphTransforms.foldBatchNorm(ReferenceNetworks.build(workload, ReferenceNetworks.Options.of(kind)
+            .withPoly(poly).withBatchNorm(true).withSeed(SEED)));
+    }
+
+    private static ModelGraph network(final Workload workload, final ActivationKind kind)
+    {
+        return network(workload, kind, ReferenceNetworks.QUADRATIC_RELU_FIT);
+    }
+
+    private static PlanTensor output(final Plan plan, final String step)
+    {
+        for (final PlanStep s : plan.steps())
+        {
+            if (s.name().equals(step))
+            {
+                return plan.tensor(s.output());
+            }
+        }
+        throw new AssertionError("no step " + step + " in " + plan.describe());
+    }
+
+    private static List<String> names(final Plan plan)
+    {
+        final List<String> names = new ArrayList<>();
+        plan.steps().forEach(s -> names.add(s.name()));
+        return names;
+    }
+
+    @Test
+    void scalesGrowWithoutTruncationsWhileTheBudgetAllows()
+    {
+        final Plan plan = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY), 12).plan();
+        // input 12 -> fc1 24 -> act1 36 -> fc2 48 -> act2 (truncates 48 -> 24 and 36 in its opening) 36 -> fc3 48,
+        // then the logits are truncated to f.
+        assertEquals(12, plan.tensor(plan.inputTensor()).scale());
+        assertEquals(24, output(plan, "fc1").scale());
+        assertEquals(36, output(plan, "act1").scale());
+        assertEquals(48, output(plan, "fc2").scale());
+        assertEquals(36, output(plan, "act2").scale());
+        assertEquals(48, output(plan, "fc3").scale());
+        assertEquals(List.of("flatten", "fc1", "act1", "fc2", "act2", "fc3", "trunc:fc3"), names(plan));
+        final PlanStep.Truncate last = (PlanStep.Truncate)plan.steps().getLast();
+        assertEquals(36, last.shift());
+        assertEquals(12, plan.tensor(plan.outputTensor()).scale());
+        final PlanStep.Activation act2 = (PlanStep.Activation)plan.steps().get(4);
+        // power 1: a copy at 2f (shift 24); power 2: the copy at f (shift 36), squared to 2f.
+        assertArrayEquals(new int[]{24, 36}, act2.copyShifts());
+        assertArrayEquals(new int[]{1, 2}, act2.copyDegrees());
+        final PlanStep.Activation act1 = (PlanStep.Activation)plan.steps().get(2);
+        // On fc1's output at exactly 2f, power 1 is the input itself: no copy, no material.
+        assertEquals(PlanStep.Activation.DIRECT, act1.powerSource(1));
+        assertArrayEquals(new int[]{12}, act1.copyShifts());
+        for (final PlanTensor t : plan.tensors())
+        {
+            assertTrue(PlanCompiler.fits(t.scale(), t.bound()), t + " breaks the budget");
+        }
+    }
+
+    @Test
+    void atSixteenBitsTheActivationOutputsAreTruncatedBeforeTheNextLayer()
+    {
+        final Plan plan = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY), 16).plan();
+        assertEquals(List.of("flatten", "fc1", "act1", "trunc:act1", "fc2", "act2", "trunc:act2", "fc3", "trunc:fc3"),
+            names(plan));
+        assertEquals(32, ((PlanStep.Truncate)plan.steps().get(3)).shift(), "3f = 48 back to f = 16");
+        assertEquals(16, output(plan, "trunc:act1").scale());
+        assertEquals(32, output(plan, "fc2").scale());
+    }
+
+    @Test
+    void aTruncationGoesAfterThePoolWhereTheTensorIsSmaller()
+    {
+        final Plan plan = PlanCompiler.compile(network(Workload.LENET, ActivationKind.POLY), 16).plan();
+        final List<String> names = names(plan);
+        // act1 (48) -> pool1 (sum of 4: 50) -> conv2 would be 66: the pooled tensor is truncated, not act1.
+        assertTrue(names.indexOf("trunc:pool1") == names.indexOf("pool1") + 1, names.toString());
+        assertFalse(names.contains("trunc:act1"), names.toString());
+        assertEquals(50, output(plan, "pool1").scale());
+        final PlanStep.SumPool pool = (PlanStep.SumPool)plan.steps().get(names.indexOf("pool1"));
+        assertEquals(1, pool.multiplier(), "a power-of-two area is only a change of scale");
+    }
+
+    @Test
+    void channelPolyIsFoldedIntoTheNextLinearLayer()
+    {
+        final CompiledModel model = PlanCompiler.compile(network(Workload.MINIONN_FASHION,
+            ActivationKind.CHANNEL_POLY), 12);
+        final Plan plan = model.plan();
+        final PlanStep.Activation act1 = (PlanStep.Activation)plan.steps().get(names(plan).indexOf("act1"));
+        assertEquals(PlanStep.Activation.Kind.POWERS, act1.kind());
+        assertTrue(act1.ones(), "conv2 pads, so the constant term travels in a channel of ones");
+        assertEquals(24, output(plan, "act1").scale());
+        assertArrayEquals(new int[]{2 * 64 + 1, 32, 32}, output(plan, "act1").shape());
+        final PlanStep.Conv conv2 = (PlanStep.Conv)plan.steps().get(names(plan).indexOf("conv2"));
+        assertEquals(2 * 64 + 1, conv2.inChannels());
+        final PlanStep.Activation act7 = (PlanStep.Activation)plan.steps().get(names(plan).indexOf("act7"));
+        assertFalse(act7.ones(), "fc8 is dense: its bias takes the constant term");
+        final PlanStep.Dense fc8 = (PlanStep.Dense)plan.steps().get(names(plan).indexOf("fc8"));
+        assertEquals(2 * 1024, fc8.inFeatures());
+        assertTrue(model.hasBias(fc8.linearIndex()));
+    }
+
+    @Test
+    void foldedHerPnEqualsTheFloatNetworkIncludingTheZeroPaddedBorders()
+    {
+        // conv (pad 1) -> ChannelPoly with a large constant term -> conv (pad 1): a wrong border would show at once.
+        final SplittableRandom r = new SplittableRandom(SEED);
+        final Shape in = Shape.of(2, 6, 5);
+        final ModelGraph g = ModelGraph.builder(new ModelHeader("herpn", in, List.of(), 16, 5f)).input("x", in)
+            .add("conv1", Layer.Conv2d.of(random(r, Shape.of(3, 2, 3, 3), 0.5), random(r, Shape.of(3), 0.2), 1, 1),
+                "x")
+            .add("act1", new Layer.ChannelPoly(Tensor.of(Shape.of(3, 3), 1.5f, 0.5f, 0.1f, -2f, 0.25f, 0.05f, 0.75f,
+                -0.5f, 0.2f)), "conv1")
+            .add("conv2", Layer.Conv2d.of(random(r, Shape.of(4, 3, 3, 3), 0.5), null, 1, 1), "act1")
+            .add("flat", new Layer.Flatten(), "conv2")
+            .output("flat").build();
+        final CompiledModel model = PlanCompiler.compile(g, 16);
+        assertEquals(PlanStep.Activation.Kind.POWERS, ((PlanStep.Activation)model.plan().steps().get(1)).kind());
+        final int items = 3;
+        final float[] x = new float[items * in.size()];
+        for (int i = 0; i < x.length; i++)
+        {
+            x[i] = (float)r.nextDouble(-1, 1);
+        }
+        final double[] fixed = FixedPointInference.of(g).run(x, items).logits();
+        final float[] floats = FloatInference.of(g).run(x, items).logits();
+        for (int i = 0; i < fixed.length; i++)
+        {
+            assertEquals(floats[i], fixed[i], 1e-3, "output " + i);
+        }
+    }
+
+    @Test
+    void aPolynomialThatWouldBreakTheBudgetIsSplitInTwoRounds()
+    {
+        final CompiledModel model = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY), 20);
+        final List<String> names = names(model.plan());
+        // 3f = 60 leaves no room: powers at 2f, truncated to f, then the coefficients (a local step).
+        assertTrue(names.containsAll(List.of("act1", "trunc:act1", "act1.combine")), names.toString());
+        final PlanStep.Activation powers = (PlanStep.Activation)model.plan().steps().get(names.indexOf("act1"));
+        assertEquals(PlanStep.Activation.Kind.POWERS, powers.kind());
+        assertEquals(40, output(model.plan(), "act1.combine").scale());
+    }
+
+    @Test
+    void theHashCoversThePublicStructureOnly()
+    {
+        final Plan a = PlanCompiler.compile(network(Workload.LENET, ActivationKind.POLY), 12).plan();
+        final Plan again = PlanCompiler.compile(network(Workload.LENET, ActivationKind.POLY), 12).plan();
+        assertEquals(a.hashHex(), again.hashHex());
+        assertEquals(64, a.hashHex().length());
+        final ModelGraph otherWeights = GraphTransforms.foldBatchNorm(ReferenceNetworks.build(Workload.LENET,
+            ReferenceNetworks.Options.of(ActivationKind.POLY).withBatchNorm(true).withSeed(SEED + 1)));
+        assertEquals(a.hashHex(), PlanCompiler.compile(otherWeights, 12).plan().hashHex(),
+            "the weights are the server's: they must not enter the public plan");
+        assertNotEquals(a.hashHex(), PlanCompiler.compile(network(Workload.LENET, ActivationKind.POLY), 16).plan()
+            .hashHex());
+        assertNotEquals(a.hashHex(), PlanCompiler.compile(network(Workload.LENET, ActivationKind.POLY,
+            ReferenceNetworks.PILLAR_DEGREE4), 12).plan().hashHex());
+        assertTrue(a.describe().startsWith("polypi plan 1\narchitecture lenet\nf 12"), a.describe());
+    }
+
+    @Test
+    void predictedCostsFollowTheFormulas()
+    {
+        final Plan plan = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY), 12).plan();
+        final int batch = 4;
+        long online = 0;
+        long rounds = 0;
+        long dealer = 0;
+        long setup = 0;
+        for (final StepCost c : plan.predictedCosts(batch))
+        {
+            switch (c.phase())
+            {
+                case Plan.ONLINE ->
+                {
+                    online += c.serverToClient();
+                    rounds += c.rounds();
+                }
+                case Plan.OFFLINE -> dealer += c.dealerToServer();
+                default -> setup += c.serverToClient();
+            }
+        }
+        // openings: fc1 784, act1 128, fc2 128, act2 128, fc3 128, trunc 10; output 10 (server only)
+        assertEquals(8L * batch * (784 + 128 + 128 + 128 + 128 + 10 + 10), online);
+        // input, fc1, act1, fc2, act2, fc3, trunc, output
+        assertEquals(8, rounds);
+        // triples C_0 (128, 128, 10), act1 one copy of degree 2, act2 copies of degree 1 and 2, the truncation
+        // pair, each of the six pieces with an 8-byte trailer
+        assertEquals(8L * batch * (128 + 128 + 10) + 8L * batch * 128 * (2 * 2 + 2 * 3) + 8L * batch * 10 * 2 +
+            8 * 6, dealer);
+        assertEquals(Plan.HANDSHAKE_BYTES + 8L * (784 * 128 + 128 * 128 + 128 * 10), setup);
+    }
+
+    @Test
+    void errorsNameTheNode()
+    {
+        final ModelGraph withBatchNorm = ReferenceNetworks.build(Workload.MLP, ReferenceNetworks.Options.of(
+            ActivationKind.POLY).withBatchNorm(true));
+        final IllegalArgumentException bn = assertThrows(IllegalArgumentException.class,
+            () -> PlanCompiler.compile(withBatchNorm, 12));
+        assertTrue(bn.getMessage().contains("bn1") && bn.getMessage().contains("foldBatchNorm"), bn.getMessage());
+        final IllegalArgumentException bits = assertThrows(IllegalArgumentException.class,
+            () -> PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY), 0));
+        assertTrue(bits.getMessage().contains("fractionalBits"), bits.getMessage());
+        // f = 28: fc1's output at 56 cannot hold values up to 5 with 4 bits of headroom, even from scale f.
+        final IllegalArgumentException budget = assertThrows(IllegalArgumentException.class,
+            () -> PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY), 28));
+        assertTrue(budget.getMessage().contains("fc1") && budget.getMessage().contains("budget"),
+            budget.getMessage());
+    }
+
+    @Test
+    void boundBitsAndTheBudget()
+    {
+        assertEquals(0, PlanCompiler.boundBits(0.5));
+        assertEquals(0, PlanCompiler.boundBits(1));
+        assertEquals(3, PlanCompiler.boundBits(5));
+        assertEquals(3, PlanCompiler.boundBits(8));
+        assertEquals(4, PlanCompiler.boundBits(8.5));
+        assertTrue(PlanCompiler.fits(55, 5));
+        assertFalse(PlanCompiler.fits(56, 5));
+    }
+
+    private static Tensor random(final SplittableRandom r, final Shape shape, final double bound)
+    {
+        final float[] v = new float[shape.size()];
+        for (int i = 0; i < v.length; i++)
+        {
+            v[i] = (float)r.nextDouble(-bound, bound);
+        }
+        return Tensor.of(shape, v);
+    }
+}
