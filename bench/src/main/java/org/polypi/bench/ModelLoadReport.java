@@ -48,7 +48,7 @@ public final class ModelLoadReport
         {
             final ModelGraph graph = ReferenceNetworks.build(Workload.RESNET50,
                 ReferenceNetworks.Options.of(kind).withSeed(SEED));
-            final Path file = Files.createTempFile("polypi-w5-", ".ppm");
+            final Path file = Files.createTempFile("polypi-w5-", ".pim");
             try
             {
                 ModelFormat.write(graph, file);

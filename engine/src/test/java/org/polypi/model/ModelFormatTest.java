@@ -88,7 +88,7 @@ class ModelFormatTest
         for (final ActivationKind k : ActivationKind.values())
         {
             final ModelGraph g = ReferenceNetworks.resnet18(Options.of(k).withBatchNorm(k.ordinal() % 2 == 0));
-            final Path file = dir.resolve("resnet18-" + k + ".ppim");
+            final Path file = dir.resolve("resnet18-" + k + ".pim");
             ModelFormat.write(g, file);
             assertIdentical(g, ModelFormat.read(file));
         }
@@ -100,7 +100,7 @@ class ModelFormatTest
         for (final ActivationKind k : ActivationKind.values())
         {
             final ModelGraph g = ReferenceNetworks.resnet50(Options.of(k).withBatchNorm(k == ActivationKind.POLY));
-            final Path file = dir.resolve("resnet50.ppim");
+            final Path file = dir.resolve("resnet50.pim");
             ModelFormat.write(g, file);
             final ModelGraph back = ModelFormat.read(file);
             assertIdentical(g, back);
@@ -295,7 +295,7 @@ class ModelFormatTest
     @Test
     void failedWriteKeepsTheOldFileAndLeavesNoTemporary() throws IOException
     {
-        final Path file = dir.resolve("model.ppim");
+        final Path file = dir.resolve("model.pim");
         ModelFormat.write(TestModels.tinyMlp(ActivationKind.RELU), file);
         final byte[] before = Files.readAllBytes(file);
         final ModelGraph big = ReferenceNetworks.lenet(Options.of(ActivationKind.POLY));

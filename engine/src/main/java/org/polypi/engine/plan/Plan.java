@@ -221,8 +221,8 @@ public final class Plan
         final List<StepCost> costs = new ArrayList<>();
         costs.add(new StepCost(SETUP, HANDSHAKE, 1, 1, HANDSHAKE_BYTES, HANDSHAKE_BYTES, HANDSHAKE_BYTES,
             HANDSHAKE_BYTES, HANDSHAKE_BYTES, HANDSHAKE_BYTES));
-        // The comparison dealer sends its own seeds after the core dealer's, only when the plan compares.
-        final long seeds = needsComparisons() ? 2L * SEED_BYTES : SEED_BYTES;
+        // One seed per computing party covers all material, comparisons included (Dealer: one derivation scheme).
+        final long seeds = SEED_BYTES;
         costs.add(new StepCost(SETUP, SEEDS, 0, 0, 0, 0, seeds, seeds, 0, 0));
         for (final PlanStep.Linear l : linearSteps)
         {

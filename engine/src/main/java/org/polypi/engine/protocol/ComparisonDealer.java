@@ -4,96 +4,51 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.Objects;
 
-import org.polypi.engine.transport.Party;
-import org.polypi.engine.transport.Transport;
-import org.polypi.kernels.AesCtrPrg;
 import org.polypi.kernels.BitKernels;
-import org.polypi.kernels.Kernels;
 import org.polypi.kernels.RingKernels;
 import org.polypi.kernels.RingTensor;
 
 /**
- * The dealer (party 2) of the comparison material ({@link ComparisonMaterial}): the same scheme as {@link Dealer},
- * in a class of its own because {@link Dealer} keeps its party streams to itself.
+ * The dealer (party 2) of the comparison material ({@link ComparisonMaterial}): a view of a {@link Dealer}
+ * ({@link Dealer#comparisons()}) that shares its seeds, party streams, sequence and queue to the server, so all the
+ * material of a connection comes from one seed-derivation scheme (see {@link Dealer}).
  * <p>
- * <b>What travels.</b> From a 16-byte master seed (it may be the {@link Dealer}'s: this class reads stream
- * {@link #SEED_STREAM} of it, the {@link Dealer} stream 0) it derives one seed per computing party and sends it once
- * ({@link #start}), after the {@link Dealer}'s. Every free share (both shares of the masks r, a, b1, b2, t, alpha,
- * beta and every share of the client) is drawn from the owner's seed by both sides and never travels. The server
- * gets, per piece, one message with its shares of the dependent values (the one-hot codes and msb of r, the AND
- * products c1, c2, the monomials and, for a ReLU, the r products), followed by an 8-byte little-endian trailer
- * {@code TRAILER_TAG | sequence}; the tag keeps a mix-up with the {@link Dealer}'s pieces, whose trailers are plain
- * sequence numbers, from passing the server's check.
+ * <b>What travels.</b> Every free share (both shares of the masks r, a, b1, b2, t, alpha, beta and every share of
+ * the client) is drawn from the owner's seed by both sides and never travels. The server gets, per piece, one
+ * message with its shares of the dependent values (the one-hot codes and msb of r, the AND products c1, c2, the
+ * monomials and, for a ReLU, the r products), followed by an 8-byte little-endian trailer
+ * {@code TRAILER_TAG | sequence}; the tag keeps a mix-up with a core piece (whose trailer is the plain sequence
+ * number) from passing the server's check even when the sizes agree.
  * <p>
  * <b>Why it is secure.</b> As for {@link Dealer}: each party sees only its seed and its shares; the other party's
  * share of every value is pseudo-random to it, so its own shares and the server's corrections are uniform.
  * <p>
- * <b>Order.</b> The parties' {@link ComparisonReceiver} must request the same pieces in the same order, and in the
- * same order relative to the {@link Dealer}'s pieces (all of the dealer's messages to the server share one queue).
- * Ids are {@code msb#<sequence>} and {@code relu#<sequence>}, with this dealer's own sequence. Not thread-safe.
+ * <b>Order.</b> The parties' {@link ComparisonReceiver} ({@link MaterialReceiver#comparisons()}) must request the
+ * same pieces in the same order, interleaved with the core pieces as the dealer dealt them. Ids are
+ * {@code msb#<sequence>} and {@code relu#<sequence>}, in the dealer's one sequence. Not thread-safe.
  */
 public final class ComparisonDealer
 {
-    /** Stream of the master seed from which this dealer's party seeds are derived ("cmp"). */
-    static final long SEED_STREAM = 0x636D70L;
-    /** Marks this dealer's trailers; a {@link Dealer} sequence number never reaches it. */
+    /** Marks this dealer's trailers; a sequence number never reaches it. */
     static final long TRAILER_TAG = 0x434D_5000_0000_0000L;
     /** Bytes of the trailer of each piece's message. */
     static final int TRAILER_BYTES = Long.BYTES;
     /** Trailer layout: explicit little-endian, like every word on the wire. */
     static final ValueLayout.OfLong TRAILER = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private static final int SERVER_SEED_WORD = 0;
-    private static final int CLIENT_SEED_WORD = 2;
-
-    private final Transport transport;
+    private final Dealer core;
     private final RingKernels kernels;
-    private final byte[] serverSeed;
-    private final byte[] clientSeed;
     private final ShareStream server;
     private final ShareStream client;
-    private long sequence;
-    private boolean started;
 
-    /**
-     * A comparison dealer over {@code transport} (party 2's), deterministic given {@code masterSeed}.
-     *
-     * @throws IllegalArgumentException if the transport is not the dealer's or the seed is not 16 bytes.
-     */
-    public ComparisonDealer(final Transport transport, final byte[] masterSeed)
+    /** The comparison view of {@code core}: use {@link Dealer#comparisons()}. */
+    ComparisonDealer(final Dealer core)
     {
-        this(transport, masterSeed, Kernels.get());
-    }
-
-    /** As {@link #ComparisonDealer(Transport, byte[])} with an explicit kernel backend. */
-    public ComparisonDealer(final Transport transport, final byte[] masterSeed, final RingKernels kernels)
-    {
-        this.transport = Objects.requireNonNull(transport, "transport");
-        this.kernels = Objects.requireNonNull(kernels, "kernels");
-        if (transport.self() != Party.DEALER)
-        {
-            throw new IllegalArgumentException("the comparison dealer needs party 2's transport, got " +
-                transport.self() + "'s");
-        }
-        final AesCtrPrg master = new AesCtrPrg(masterSeed, SEED_STREAM);
-        this.serverSeed = seedAt(master, SERVER_SEED_WORD);
-        this.clientSeed = seedAt(master, CLIENT_SEED_WORD);
-        this.server = new ShareStream(serverSeed);
-        this.client = new ShareStream(clientSeed);
-    }
-
-    /** Sends each computing party its 16-byte seed. Call once, before any piece. */
-    public void start()
-    {
-        if (started)
-        {
-            throw new IllegalStateException("comparison dealer already started");
-        }
-        started = true;
-        transport.send(Party.SERVER, MemorySegment.ofArray(serverSeed));
-        transport.send(Party.CLIENT, MemorySegment.ofArray(clientSeed));
+        this.core = core;
+        this.kernels = core.kernels();
+        this.server = core.serverStream();
+        this.client = core.clientStream();
     }
 
     /** Deals the material of {@link Comparison#msb} for values of the given shape. */
@@ -300,36 +255,11 @@ public final class ComparisonDealer
 
     private long next()
     {
-        if (!started)
-        {
-            throw new IllegalStateException("call start() before dealing material");
-        }
-        return sequence++;
+        return core.next();
     }
 
     private void sendPiece(final long seq, final Arena tmp, final RingTensor... parts)
     {
-        RingOps.checkWireOrder();
-        long bytes = 0;
-        for (final RingTensor t : parts)
-        {
-            bytes += t.byteSize();
-        }
-        final MemorySegment message = tmp.allocate(bytes + TRAILER_BYTES, RingTensor.ALIGNMENT_BYTES);
-        long offset = 0;
-        for (final RingTensor t : parts)
-        {
-            MemorySegment.copy(t.segment(), 0, message, offset, t.byteSize());
-            offset += t.byteSize();
-        }
-        message.set(TRAILER, offset, TRAILER_TAG | seq);
-        transport.send(Party.SERVER, message);
-    }
-
-    private static byte[] seedAt(final AesCtrPrg master, final long word)
-    {
-        final MemorySegment words = MemorySegment.ofArray(new byte[AesCtrPrg.SEED_BYTES]);
-        master.fill(words, word, AesCtrPrg.SEED_BYTES / Long.BYTES);
-        return words.toArray(ValueLayout.JAVA_BYTE);
+        core.sendPiece(seq, tmp, parts, TRAILER_TAG | seq);
     }
 }

@@ -5,32 +5,27 @@ import java.lang.foreign.MemorySegment;
 
 import org.polypi.engine.transport.Party;
 import org.polypi.engine.transport.TransportException;
-import org.polypi.kernels.AesCtrPrg;
 import org.polypi.kernels.RingTensor;
 
 /**
- * A computing party's side of the {@link ComparisonDealer}: derives its shares from the seed the dealer sent and, for
- * the server, receives each piece's corrections and checks the trailer. Requests must come in the dealer's order.
- * Material is allocated in the arena of the session passed to each call. Not thread-safe.
+ * A computing party's side of the {@link ComparisonDealer}: a view of its {@link MaterialReceiver}
+ * ({@link MaterialReceiver#comparisons()}) sharing its seed stream and sequence; derives its shares and, for the
+ * server, receives each piece's corrections and checks the tagged trailer. Requests must come in the dealer's order,
+ * interleaved with the core pieces as the dealer dealt them. Material is allocated in the arena of the session passed
+ * to each call. Not thread-safe.
  */
 public final class ComparisonReceiver
 {
+    private final MaterialReceiver core;
     private final Party party;
     private final ShareStream stream;
-    private long sequence;
 
-    private ComparisonReceiver(final Party party, final byte[] seed)
+    /** The comparison view of {@code core}: use {@link MaterialReceiver#comparisons()}. */
+    ComparisonReceiver(final MaterialReceiver core)
     {
-        this.party = party;
-        this.stream = new ShareStream(seed);
-    }
-
-    /** Receives this party's seed from the comparison dealer ({@link ComparisonDealer#start}). */
-    public static ComparisonReceiver connect(final PartySession session)
-    {
-        final byte[] seed = new byte[AesCtrPrg.SEED_BYTES];
-        session.transport().receive(Party.DEALER, MemorySegment.ofArray(seed));
-        return new ComparisonReceiver(session.party(), seed);
+        this.core = core;
+        this.party = core.party();
+        this.stream = core.stream();
     }
 
     /** The party whose material this is. */
@@ -75,12 +70,7 @@ public final class ComparisonReceiver
     private ComparisonMaterial receive(final PartySession session, final ComparisonMaterial.Kind kind,
                                        final int[] shape)
     {
-        if (session.party() != party)
-        {
-            throw new IllegalArgumentException("material of " + party + " requested through " + session.party() +
-                "'s session");
-        }
-        final long seq = sequence++;
+        final long seq = core.next(session);
         final Arena arena = session.arena();
         final RingTensor r = stream.next(arena, shape);
         final int n = Math.toIntExact(r.size());

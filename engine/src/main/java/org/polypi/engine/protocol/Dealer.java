@@ -5,6 +5,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 import org.polypi.engine.transport.Party;
@@ -17,6 +19,12 @@ import org.polypi.kernels.RingTensor;
 /**
  * Party 2: generates the correlated randomness (triples, truncation pairs, power tuples, activation material) and
  * hands each computing party its shares.
+ * <p>
+ * <b>Seeds and streams.</b> One derivation scheme for all material (core pieces and the comparison pieces of
+ * {@link #comparisons()} alike): the master seed's AES-CTR stream {@link #SEED_STREAM} gives the server's seed at
+ * word {@link #SERVER_SEED_WORD} and the client's at word {@link #CLIENT_SEED_WORD}; each party seed's stream
+ * {@link ShareStream#MATERIAL_STREAM} gives that party's free shares, in request order; one sequence numbers every
+ * piece. (The client's input seed is its own, stream {@link InputSharing#INPUT_STREAM}.)
  * <p>
  * <b>What travels.</b> From its own 16-byte master seed the dealer derives one seed per computing party and sends it
  * once ({@link #start}). Every share that is free (uniform and not tied to other values: both shares of a mask r, A
@@ -32,12 +40,23 @@ import org.polypi.kernels.RingTensor;
  * s_1), is uniformly distributed whatever v is.
  * <p>
  * <b>Order.</b> The three parties must request the same pieces in the same order (the compiled plan decides it);
- * every piece gets the id {@code <kind>#<sequence>} on all three. Not thread-safe.
+ * every piece gets the id {@code <kind>#<sequence>} on all three.
+ * <p>
+ * <b>Ahead of time.</b> {@link #capture} runs some dealing with the server's messages kept in an arena instead of
+ * sent (a pool or a material file sends them later, in the same order); {@link #offline} makes a dealer without a
+ * transport for a separate offline phase; {@link #position} and {@link #resume} read and set where the streams and
+ * the sequence stand, so that a dealer that re-runs the set-up from the same seed can skip material dealt ahead.
+ * <p>
+ * Not thread-safe: one thread at a time (a pool's producer thread takes over after the set-up).
  */
 public final class Dealer implements AutoCloseable
 {
     /** Stream of the master seed from which the party seeds are derived. */
-    static final long SEED_STREAM = 0;
+    public static final long SEED_STREAM = 0;
+    /** Word of {@link #SEED_STREAM} where the server's 16-byte seed starts. */
+    public static final long SERVER_SEED_WORD = 0;
+    /** Word of {@link #SEED_STREAM} where the client's 16-byte seed starts. */
+    public static final long CLIENT_SEED_WORD = 2;
     /** Bytes of the sequence-number trailer of each piece's message. */
     static final int TRAILER_BYTES = Long.BYTES;
     /** Trailer layout: explicit little-endian, like every word on the wire. */
@@ -50,8 +69,12 @@ public final class Dealer implements AutoCloseable
     private final byte[] clientSeed;
     private final ShareStream server;
     private final ShareStream client;
+    private final ComparisonDealer comparisons;
     private long sequence;
     private boolean started;
+    /** Where captured messages go (null: sent). */
+    private Arena captureArena;
+    private List<MemorySegment> captured;
 
     /**
      * A dealer over {@code transport} (which must be party 2's), deterministic given {@code masterSeed}.
@@ -66,17 +89,104 @@ public final class Dealer implements AutoCloseable
     /** As {@link #Dealer(Transport, byte[])} with an explicit kernel backend. */
     public Dealer(final Transport transport, final byte[] masterSeed, final RingKernels kernels)
     {
-        this.transport = Objects.requireNonNull(transport, "transport");
+        this(Objects.requireNonNull(transport, "transport"), masterSeed, kernels, true);
+    }
+
+    private Dealer(final Transport transport, final byte[] masterSeed, final RingKernels kernels,
+                   final boolean connected)
+    {
+        this.transport = transport;
         this.kernels = Objects.requireNonNull(kernels, "kernels");
-        if (transport.self() != Party.DEALER)
+        if (connected && transport.self() != Party.DEALER)
         {
             throw new IllegalArgumentException("the dealer needs party 2's transport, got " + transport.self() + "'s");
         }
-        final AesCtrPrg master = new AesCtrPrg(masterSeed, SEED_STREAM);
-        this.serverSeed = seedAt(master, 0);
-        this.clientSeed = seedAt(master, 2);
+        final AesCtrPrg master = new AesCtrPrg(Objects.requireNonNull(masterSeed, "masterSeed"), SEED_STREAM);
+        this.serverSeed = seedAt(master, SERVER_SEED_WORD);
+        this.clientSeed = seedAt(master, CLIENT_SEED_WORD);
         this.server = new ShareStream(serverSeed);
         this.client = new ShareStream(clientSeed);
+        this.comparisons = new ComparisonDealer(this);
+    }
+
+    /**
+     * A dealer without a transport, for a separate offline phase: it deals exactly as a connected dealer with the
+     * same seed, but messages not {@link #capture captured} (the seeds, the weight masks' trailers) are dropped.
+     * The connection's dealer re-runs the set-up from the same seed and sends them then.
+     */
+    public static Dealer offline(final byte[] masterSeed, final RingKernels kernels)
+    {
+        return new Dealer(null, masterSeed, kernels, false);
+    }
+
+    /** The dealer of the comparison material, sharing this dealer's seeds, streams, sequence and queue. */
+    public ComparisonDealer comparisons()
+    {
+        return comparisons;
+    }
+
+    /**
+     * Runs {@code dealing} (calls on this dealer or its {@link #comparisons()}) with every message to the server
+     * allocated in {@code arena} and kept instead of sent; returns them in dealing order. Sending them later, in
+     * that order, is exactly what the dealing would have sent.
+     *
+     * @throws IllegalStateException if a capture is already running.
+     */
+    public List<MemorySegment> capture(final Arena arena, final Runnable dealing)
+    {
+        Objects.requireNonNull(arena, "arena");
+        if (captured != null)
+        {
+            throw new IllegalStateException("a capture is already running");
+        }
+        final List<MemorySegment> out = new ArrayList<>();
+        captureArena = arena;
+        captured = out;
+        try
+        {
+            dealing.run();
+        }
+        finally
+        {
+            captureArena = null;
+            captured = null;
+        }
+        return out;
+    }
+
+    /** Where the dealer stands: the next piece's sequence number and the word positions of both party streams. */
+    public Position position()
+    {
+        return new Position(sequence, server.position(), client.position());
+    }
+
+    /**
+     * Moves the sequence and both party streams to {@code p}, e.g. past material dealt ahead from the same seed.
+     *
+     * @throws IllegalArgumentException if {@code p} lies before the current position (material would repeat).
+     */
+    public void resume(final Position p)
+    {
+        final Position now = position();
+        if (p.sequence() < now.sequence() || p.serverWords() < now.serverWords() || p.clientWords() < now.clientWords())
+        {
+            throw new IllegalArgumentException("cannot move the dealer back from " + now + " to " + p +
+                ": material would be dealt twice");
+        }
+        sequence = p.sequence();
+        server.seek(p.serverWords());
+        client.seek(p.clientWords());
+    }
+
+    /**
+     * A dealer position.
+     *
+     * @param sequence the next piece's sequence number.
+     * @param serverWords words drawn so far from the server's share stream.
+     * @param clientWords words drawn so far from the client's share stream.
+     */
+    public record Position(long sequence, long serverWords, long clientWords)
+    {
     }
 
     /** A fresh random master seed (deployments; tests pass fixed seeds). */
@@ -301,6 +411,23 @@ public final class Dealer implements AutoCloseable
         arena.close();
     }
 
+    // ---- package access for the ComparisonDealer, which shares the streams, sequence and queue ---------------
+
+    ShareStream serverStream()
+    {
+        return server;
+    }
+
+    ShareStream clientStream()
+    {
+        return client;
+    }
+
+    RingKernels kernels()
+    {
+        return kernels;
+    }
+
     /** The dealer's handle of one layer's weight mask B (both shares), kept for the per-query triples. */
     public static final class WeightMask
     {
@@ -352,7 +479,7 @@ public final class Dealer implements AutoCloseable
         }
     }
 
-    private long next()
+    long next()
     {
         if (!started)
         {
@@ -363,26 +490,43 @@ public final class Dealer implements AutoCloseable
 
     private void sendPiece(final long seq, final Arena tmp, final RingTensor... parts)
     {
+        sendPiece(seq, tmp, parts, seq);
+    }
+
+    /** Sends (or captures) one piece: its parts back to back, then the 8-byte {@code trailer}. */
+    void sendPiece(final long seq, final Arena tmp, final RingTensor[] parts, final long trailer)
+    {
         RingOps.checkWireOrder();
         long bytes = 0;
         for (final RingTensor t : parts)
         {
             bytes += t.byteSize();
         }
-        final MemorySegment message = tmp.allocate(bytes + TRAILER_BYTES, RingTensor.ALIGNMENT_BYTES);
+        final Arena into = captured != null ? captureArena : tmp;
+        final MemorySegment message = into.allocate(bytes + TRAILER_BYTES, RingTensor.ALIGNMENT_BYTES);
         long offset = 0;
         for (final RingTensor t : parts)
         {
             MemorySegment.copy(t.segment(), 0, message, offset, t.byteSize());
             offset += t.byteSize();
         }
-        message.set(TRAILER, offset, seq);
-        send(Party.SERVER, message);
+        message.set(TRAILER, offset, trailer);
+        if (captured != null)
+        {
+            captured.add(message);
+        }
+        else
+        {
+            send(Party.SERVER, message);
+        }
     }
 
     private void send(final Party to, final MemorySegment message)
     {
-        transport.send(to, message);
+        if (transport != null)
+        {
+            transport.send(to, message);
+        }
     }
 
     private static byte[] seedAt(final AesCtrPrg master, final long word)

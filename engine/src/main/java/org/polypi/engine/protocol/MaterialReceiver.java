@@ -19,12 +19,14 @@ public final class MaterialReceiver
 {
     private final Party party;
     private final ShareStream stream;
+    private final ComparisonReceiver comparisons;
     private long sequence;
 
     private MaterialReceiver(final Party party, final byte[] seed)
     {
         this.party = party;
         this.stream = new ShareStream(seed);
+        this.comparisons = new ComparisonReceiver(this);
     }
 
     /** Receives this party's 16-byte seed from the dealer (the dealer's {@link Dealer#start}). */
@@ -39,6 +41,17 @@ public final class MaterialReceiver
     public Party party()
     {
         return party;
+    }
+
+    /** The receiver of the {@link Dealer#comparisons()} material, sharing this receiver's stream and sequence. */
+    public ComparisonReceiver comparisons()
+    {
+        return comparisons;
+    }
+
+    ShareStream stream()
+    {
+        return stream;
     }
 
     /** Receives this party's shares of the dealer's next {@link Dealer#beaverTriple}. */
@@ -161,7 +174,7 @@ public final class MaterialReceiver
         return new EspnTuple(Dealer.id(Dealer.ESPN, seq), party, degree, masks, products);
     }
 
-    private long next(final PartySession session)
+    long next(final PartySession session)
     {
         if (session.party() != party)
         {

@@ -22,6 +22,18 @@ final class ShareStream
         this.prg = new AesCtrPrg(seed, MATERIAL_STREAM);
     }
 
+    /** Words drawn so far. */
+    long position()
+    {
+        return prg.position();
+    }
+
+    /** Moves the next draw to word {@code words}. */
+    void seek(final long words)
+    {
+        prg.seek(words);
+    }
+
     /** The next {@code product(shape)} words as a new tensor in {@code arena}. */
     RingTensor next(final Arena arena, final int... shape)
     {

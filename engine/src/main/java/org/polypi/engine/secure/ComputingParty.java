@@ -12,15 +12,19 @@ import org.polypi.engine.protocol.ActivationMaterial;
 import org.polypi.engine.protocol.ActivationPlan;
 import org.polypi.engine.protocol.ComparisonMaterial;
 import org.polypi.engine.protocol.ComparisonReceiver;
+import org.polypi.engine.protocol.EspnPowers;
+import org.polypi.engine.protocol.EspnTuple;
 import org.polypi.engine.protocol.FaithfulTruncation;
 import org.polypi.engine.protocol.FaithfulTruncationPair;
 import org.polypi.engine.protocol.FusedActivation;
+import org.polypi.engine.protocol.HoneyBadgerPowers;
 import org.polypi.engine.protocol.LinearLayer;
 import org.polypi.engine.protocol.LinearMask;
 import org.polypi.engine.protocol.LinearOp;
 import org.polypi.engine.protocol.MaterialReceiver;
 import org.polypi.engine.protocol.MaxPool;
 import org.polypi.engine.protocol.PartySession;
+import org.polypi.engine.protocol.PowerTuple;
 import org.polypi.engine.protocol.Relu;
 import org.polypi.engine.protocol.ReluMask;
 import org.polypi.engine.transport.CostMeter;
@@ -46,6 +50,7 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
     final int batch;
     final RingKernels kernels;
     private final StepObserver observer;
+    private final ActivationProtocol activations;
     private final Arena connection = Arena.ofShared();
     final PartySession session;
     private final LinearMask[] masks;
@@ -68,6 +73,7 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
         this.batch = options.batch();
         this.kernels = options.kernels();
         this.observer = options.observer();
+        this.activations = options.activations();
         this.session = new PartySession(transport, connection, kernels);
         this.masks = new LinearMask[plan.linearSteps().size()];
         this.prepared = new LinearLayer.Prepared[masks.length];
@@ -115,11 +121,7 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
         Handshake.exchange(transport, plan, batch);
         meter.enter(Plan.SETUP, Plan.SEEDS);
         material = MaterialReceiver.connect(session);
-        if (plan.needsComparisons())
-        {
-            // The comparison dealer's seed follows the core dealer's on the same queue.
-            comparisons = ComparisonReceiver.connect(session);
-        }
+        comparisons = material.comparisons();
         for (final PlanStep.Linear step : plan.linearSteps())
         {
             meter.enter(Plan.SETUP, step.name());
@@ -171,6 +173,8 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
                 {
                     case PlanStep.Linear l -> LinearLayer.prepareQuery(qs, prepared[l.linearIndex()],
                         material.linearTriple(qs, masks[l.linearIndex()]));
+                    case PlanStep.Activation a when a.copies() > 0 && activations != ActivationProtocol.FUSED ->
+                        baselineMaterial(qs, a);
                     case PlanStep.Activation a when a.copies() > 0 -> material.activationMaterial(qs,
                         ActivationPlan.of(a.copyShifts(), a.copyDegrees()), materialShape(a.inputs()[0]));
                     case PlanStep.Truncate t -> material.truncationPair(qs, t.shift(), materialShape(t.input()));
@@ -188,6 +192,51 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
             arena.close();
             throw e;
         }
+    }
+
+    /** Per copy: its truncation pair (null at shift 0) and its power or ESPN tuple (null at degree 1). */
+    private Object[][] baselineMaterial(final PartySession qs, final PlanStep.Activation a)
+    {
+        final int[] shape = materialShape(a.inputs()[0]);
+        final Object[][] pieces = new Object[a.copies()][2];
+        for (int j = 0; j < a.copies(); j++)
+        {
+            if (a.copyShift(j) > 0)
+            {
+                pieces[j][0] = material.truncationPair(qs, a.copyShift(j), shape);
+            }
+            if (a.copyDegree(j) > 1)
+            {
+                pieces[j][1] = activations == ActivationProtocol.ESPN ? material.espnTuple(qs, a.copyDegree(j), shape) :
+                    material.powerTuple(qs, a.copyDegree(j), shape);
+            }
+        }
+        return pieces;
+    }
+
+    /** The copies' powers by the baseline protocols: truncation, then HoneyBadger or ESPN, copy after copy. */
+    private static MemorySegment[][] baselinePowers(final PartySession qs, final PlanStep.Activation a,
+                                                    final RingTensor z, final Object[][] pieces)
+    {
+        final MemorySegment[][] powers = new MemorySegment[a.copies()][];
+        for (int j = 0; j < a.copies(); j++)
+        {
+            final RingTensor x = pieces[j][0] == null ? z :
+                FaithfulTruncation.truncate(qs, z, (FaithfulTruncationPair)pieces[j][0]);
+            final RingTensor[] p = switch (pieces[j][1])
+            {
+                case null -> new RingTensor[]{x};
+                case EspnTuple t -> EspnPowers.powers(qs, x, t);
+                case PowerTuple t -> HoneyBadgerPowers.powers(qs, x, t);
+                default -> throw new IllegalStateException("unexpected material " + pieces[j][1]);
+            };
+            powers[j] = new MemorySegment[a.copyDegree(j)];
+            for (int i = 0; i < a.copyDegree(j); i++)
+            {
+                powers[j][i] = p[i].segment();
+            }
+        }
+        return powers;
     }
 
     /** The shape the dealer draws a step's elementwise material in: the batch of the input tensor. */
@@ -258,8 +307,12 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
             case PlanStep.Activation a ->
             {
                 final RingTensor z = values[a.inputs()[0]];
-                final MemorySegment[][] powers = new MemorySegment[a.copies()][];
-                if (a.copies() > 0)
+                MemorySegment[][] powers = new MemorySegment[a.copies()][];
+                if (a.copies() > 0 && query.pieces[index] instanceof final Object[][] baseline)
+                {
+                    powers = baselinePowers(qs, a, z, baseline);
+                }
+                else if (a.copies() > 0)
                 {
                     final FusedActivation.Powers opened = FusedActivation.open(qs, z,
                         (ActivationMaterial)query.pieces[index]);

@@ -131,10 +131,78 @@ public final class CostReport
         return sb.toString();
     }
 
+    /**
+     * The per-layer breakdown in one call: one entry per plan step (set-up steps, then every step that appears
+     * offline or online, in first-seen order), with the offline and online rows of each party. This is what the bench
+     * and the demo print ({@link #formatLayers()}).
+     */
+    public List<Layer> layers()
+    {
+        final Map<String, Layer> out = new LinkedHashMap<>();
+        for (final Row r : rows)
+        {
+            if (r.phase().equals(Plan.SETUP))
+            {
+                continue;
+            }
+            out.computeIfAbsent(r.step(), step -> new Layer(step,
+                rowsOf(Plan.OFFLINE, step), rowsOf(Plan.ONLINE, step)));
+        }
+        return List.copyOf(out.values());
+    }
+
+    private Map<Party, Row> rowsOf(final String phase, final String step)
+    {
+        final Map<Party, Row> m = new java.util.EnumMap<>(Party.class);
+        for (final Party p : Party.values())
+        {
+            m.put(p, row(p, phase, step));
+        }
+        return m;
+    }
+
+    /**
+     * A table of {@link #layers()}: per step, the offline time of the dealer and of the parties, and online the
+     * rounds, bytes sent per party and the slower party's time.
+     */
+    public String formatLayers()
+    {
+        final StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+            "%-24s %12s %12s %7s %12s %12s %12s%n", "step", "dealer ms", "offline ms", "rounds", "server B",
+            "client B", "online ms"));
+        for (final Layer l : layers())
+        {
+            sb.append(String.format(Locale.ROOT, "%-24s %12.3f %12.3f %7d %,12d %,12d %12.3f%n", l.step(),
+                l.offline().get(Party.DEALER).millis(), Math.max(l.offline().get(Party.SERVER).millis(),
+                    l.offline().get(Party.CLIENT).millis()), l.online().get(Party.SERVER).rounds(),
+                l.online().get(Party.SERVER).bytesSent(), l.online().get(Party.CLIENT).bytesSent(),
+                Math.max(l.online().get(Party.SERVER).millis(), l.online().get(Party.CLIENT).millis())));
+        }
+        return sb.toString();
+    }
+
     @Override
     public String toString()
     {
         return format();
+    }
+
+    /**
+     * The cost of one plan step (a layer) across phases and parties.
+     *
+     * @param step the step's name (also input, output).
+     * @param offline each party's offline row (material: the dealer's dealing and sending, the parties' receiving
+     *     and precomputation).
+     * @param online each party's online row.
+     */
+    public record Layer(String step, Map<Party, Row> offline, Map<Party, Row> online)
+    {
+        /** Copies the maps. */
+        public Layer
+        {
+            offline = Map.copyOf(offline);
+            online = Map.copyOf(online);
+        }
     }
 
     private static String key(final Party party, final String phase, final String step)

@@ -63,9 +63,34 @@ public final class InMemorySession implements AutoCloseable
         // Check support before starting anything, so an unsupported model leaves no thread behind.
         SecureSupport.check(plan);
         this.transports = InMemoryTransport.connectThree(options.timeout());
-        this.server = new SecureServer(model, wrap.apply(transports[Party.SERVER.id()]), options);
-        this.client = new SecureClient(plan, wrap.apply(transports[Party.CLIENT.id()]), options);
-        this.dealer = new SecureDealer(plan, wrap.apply(transports[Party.DEALER.id()]), options);
+        SecureServer s = null;
+        SecureClient c = null;
+        try
+        {
+            s = new SecureServer(model, wrap.apply(transports[Party.SERVER.id()]), options);
+            c = new SecureClient(plan, wrap.apply(transports[Party.CLIENT.id()]), options);
+            // Last, so that a material file is opened (and consumed) only once the rest is built.
+            this.dealer = new SecureDealer(plan, wrap.apply(transports[Party.DEALER.id()]), options);
+        }
+        catch (final RuntimeException | Error e)
+        {
+            // A bad material file, say: release what was built, no thread has started yet.
+            for (final InMemoryTransport t : transports)
+            {
+                t.close();
+            }
+            if (s != null)
+            {
+                s.close();
+            }
+            if (c != null)
+            {
+                c.close();
+            }
+            throw e;
+        }
+        this.server = s;
+        this.client = c;
         final int session = SESSIONS.incrementAndGet();
         final AtomicInteger threads = new AtomicInteger();
         final ThreadFactory factory = r ->
@@ -107,6 +132,12 @@ public final class InMemorySession implements AutoCloseable
             return null;
         });
         return s;
+    }
+
+    /** The dealer (tests look at its pool). */
+    SecureDealer dealer()
+    {
+        return dealer;
     }
 
     /** The plan all three parties run. */
@@ -195,6 +226,8 @@ public final class InMemorySession implements AutoCloseable
             t.close();
         }
         pool.shutdownNow();
+        // The dealer's pool producer is no session thread: stop it whatever the parties do.
+        dealer.stopPool();
         boolean stopped;
         try
         {

@@ -63,7 +63,8 @@ final class ComparisonDealerTest
         {
             check(o.server().get(piece), o.client().get(piece), piece == 1);
         }
-        final long seeds = 2L * 16;
+        // One 16-byte seed per party covers the core and the comparison material.
+        final long seeds = 16;
         assertEquals(seeds, o.clientMeter().total(null).bytesReceived());
         assertEquals(seeds + ComparisonDealer.serverMessageBytes(ComparisonMaterial.Kind.MSB, N) +
             ComparisonDealer.serverMessageBytes(ComparisonMaterial.Kind.RELU, N),
@@ -157,17 +158,19 @@ final class ComparisonDealerTest
     }
 
     @Test
-    void dealingBeforeStartOrStartingTwiceFails()
+    void dealingBeforeStartFailsAndComparisonPiecesShareTheCoreSequence()
     {
         final InMemoryTransport[] t = InMemoryTransport.connectThree(ThreeParties.TIMEOUT);
-        try
+        try (Dealer core = new Dealer(t[Party.DEALER.id()], ThreeParties.seed(1)))
         {
-            final ComparisonDealer d = new ComparisonDealer(t[Party.DEALER.id()], ThreeParties.seed(1));
+            final ComparisonDealer d = core.comparisons();
             assertThrows(IllegalStateException.class, () -> d.msbMaterial(4));
-            d.start();
-            assertThrows(IllegalStateException.class, d::start);
-            assertThrows(IllegalArgumentException.class,
-                () -> new ComparisonDealer(t[Party.SERVER.id()], ThreeParties.seed(1)));
+            core.start();
+            assertThrows(IllegalStateException.class, core::start);
+            core.beaverTriple(4);
+            d.msbMaterial(4);
+            core.beaverTriple(4);
+            assertEquals(3, core.position().sequence());
         }
         finally
         {

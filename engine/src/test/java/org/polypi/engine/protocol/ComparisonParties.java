@@ -23,8 +23,8 @@ import org.polypi.engine.transport.Transport;
 
 /**
  * {@link ThreeParties} with the comparison dealer next to the core one: the dealer thread starts a {@link Dealer}
- * and then a {@link ComparisonDealer} on the same transport and master seed, each computing party connects a
- * {@link MaterialReceiver} and then a {@link ComparisonReceiver}. The first failure closes every transport and is
+ * and uses its {@link Dealer#comparisons()} view, each computing party connects a {@link MaterialReceiver} and uses
+ * its {@link MaterialReceiver#comparisons()} view (one seed, one sequence). The first failure closes every transport and is
  * rethrown with the others suppressed.
  */
 final class ComparisonParties
@@ -75,9 +75,7 @@ final class ComparisonParties
                 try (Dealer core = new Dealer(t[Party.DEALER.id()], seed))
                 {
                     core.start();
-                    final ComparisonDealer comparisons = new ComparisonDealer(t[Party.DEALER.id()], seed);
-                    comparisons.start();
-                    dealer.run(comparisons, core);
+                    dealer.run(core.comparisons(), core);
                 }
                 return null;
             });
@@ -138,8 +136,7 @@ final class ComparisonParties
             {
                 final PartySession session = new PartySession(transport, arena);
                 final MaterialReceiver core = MaterialReceiver.connect(session);
-                final ComparisonReceiver comparisons = ComparisonReceiver.connect(session);
-                return task.run(session, comparisons, core);
+                return task.run(session, core.comparisons(), core);
             }
         };
     }

@@ -167,11 +167,11 @@ final class ComparisonTest
         {
             assertEquals(13.25 * n, expectedBytes, 0.0);
         }
-        // The dealer: two 16-byte seeds per dealer, then one message per piece to the server only.
+        // The dealer: one 16-byte seed per party, then one message per piece to the server only.
         final CostMeter.Entry dealer = o.dealerMeter().total(null);
-        assertEquals(4L * 16 + ComparisonDealer.serverMessageBytes(ComparisonMaterial.Kind.MSB, n) +
+        assertEquals(2L * 16 + ComparisonDealer.serverMessageBytes(ComparisonMaterial.Kind.MSB, n) +
             ComparisonDealer.serverMessageBytes(ComparisonMaterial.Kind.RELU, n), dealer.bytesSent());
-        assertEquals(2L * 16, o.clientMeter().total(null).bytesReceived() - 2 * expectedBytes);
+        assertEquals(16L, o.clientMeter().total(null).bytesReceived() - 2 * expectedBytes);
     }
 
     @Test

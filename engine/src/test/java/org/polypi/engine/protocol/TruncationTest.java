@@ -178,6 +178,43 @@ final class TruncationTest
         assertTrue(Math.abs(failures - mean) < 6 * sd, "failures " + failures + ", predicted " + mean + " +- " + sd);
     }
 
+    /**
+     * Local truncation at the top of the faithful range (|x| in [2^61, 2^62)): value i fails with probability
+     * |x_i| / 2^64 (1/8 to 1/4), so the failure count is a sum of independent Bernoulli trials with mean
+     * {@code sum p_i} and variance {@code sum p_i (1 - p_i)}; over 2^16 values it must fall within 6 standard
+     * deviations of the mean (a binomial tolerance: the faithful protocol on the same values fails never).
+     */
+    @Test
+    void localTruncationFailsAtItsPredictedRateAtTheTopOfTheRange() throws Exception
+    {
+        final int shift = 16;
+        final int n = 1 << 16;
+        final long[] x = topOfRange(99, n);
+        final long[][] xs = Shares.split(x, new SplittableRandom(98));
+        final ThreeParties.PartyTask<long[]> party = (s, m) ->
+            LocalTruncation.truncate(s, RingTensor.of(s.arena(), xs[s.party().id()], n), shift).toArray();
+        final ThreeParties.Outcome<long[], long[]> o = ThreeParties.run(97, d -> { }, party, party);
+        final long[] y = Shares.add(o.server(), o.client());
+        int failures = 0;
+        double mean = 0;
+        double variance = 0;
+        for (int i = 0; i < n; i++)
+        {
+            final double p = LocalTruncation.failureProbability(Math.abs((double)x[i]));
+            mean += p;
+            variance += p * (1 - p);
+            final long diff = y[i] - (x[i] >> shift);
+            if (diff != 0 && diff != 1)
+            {
+                failures++;
+            }
+        }
+        final double sd = Math.sqrt(variance);
+        System.out.printf("local truncation at |x| in [2^61, 2^62): %d failures of %d, predicted %.1f +- %.1f%n",
+            failures, n, mean, sd);
+        assertTrue(Math.abs(failures - mean) < 6 * sd, "failures " + failures + ", predicted " + mean + " +- " + sd);
+    }
+
     @Test
     void shiftsOutsideTheSupportedRangeAreRejected() throws Exception
     {

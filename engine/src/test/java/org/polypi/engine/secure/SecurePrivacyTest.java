@@ -10,6 +10,8 @@ import java.util.EnumMap;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.polypi.engine.plan.CompiledModel;
 import org.polypi.engine.plan.Plan;
 import org.polypi.engine.plan.PlanCompiler;
@@ -47,15 +49,66 @@ final class SecurePrivacyTest
     /** fc 256-64 with CONSTANT weights, a public quadratic, fc 64-10: structure a leak would show at once. */
     private static CompiledModel structuredModel()
     {
+        return structuredModel(0.015625f, 0.25f, -0.5f, false);
+    }
+
+    /** The same architecture with the given constant weights and bias, and a quadratic or a ReLU. */
+    private static CompiledModel structuredModel(final float w1, final float b1, final float w2, final boolean relu)
+    {
         final Shape in = Shape.of(FEATURES);
         final ModelGraph g = ModelGraph.builder(new ModelHeader("structured", in, java.util.List.of(), F, 5f))
             .input("x", in)
-            .add("fc1", Layer.Linear.of(Tensor.filled(Shape.of(HIDDEN, FEATURES), 0.015625f),
-                Tensor.filled(Shape.of(HIDDEN), 0.25f)), "x")
-            .add("act1", Layer.Poly.of(0.25f, 0.5f, 0.125f), "fc1")
-            .add("fc2", Layer.Linear.of(Tensor.filled(Shape.of(CLASSES, HIDDEN), -0.5f), null), "act1")
+            .add("fc1", Layer.Linear.of(Tensor.filled(Shape.of(HIDDEN, FEATURES), w1),
+                Tensor.filled(Shape.of(HIDDEN), b1)), "x")
+            .add("act1", relu ? new Layer.ReLU() : Layer.Poly.of(0.25f, 0.5f, 0.125f), "fc1")
+            .add("fc2", Layer.Linear.of(Tensor.filled(Shape.of(CLASSES, HIDDEN), w2), null), "act1")
             .output("fc2").build();
         return PlanCompiler.compile(g, F);
+    }
+
+    /**
+     * The server's secret is its weights: the client's whole view (the set-up's {@code W - B} and every online
+     * message before the logits) is uniform and distributed alike for two different weight sets, with the same input,
+     * for a polynomial and for a ReLU network (whose comparison rounds open packed masked bits). For the ReLU network
+     * the server's view is checked too, for a zero and a structured input.
+     */
+    @ParameterizedTest(name = "relu={0}")
+    @ValueSource(booleans = {false, true})
+    void theClientsViewDoesNotDependOnTheWeights(final boolean relu)
+    {
+        final CompiledModel a = structuredModel(0.015625f, 0.25f, -0.5f, relu);
+        final CompiledModel b = structuredModel(-0.375f, -1f, 0.125f, relu);
+        assertEquals(a.plan().hashHex(), b.plan().hashHex(), "the weights are not part of the public plan");
+        final float[] structured = new float[BATCH * FEATURES];
+        for (int i = 0; i < structured.length; i++)
+        {
+            structured[i] = (i % 5) * 0.5f - 1f;
+        }
+        final Map<Party, Traffic> ta = run(a, structured, 4);
+        final Map<Party, Traffic> tb = run(b, structured, 5);
+        final long[] setupA = words(ta.get(Party.CLIENT).setup, 1, 0);
+        final long[] setupB = words(tb.get(Party.CLIENT).setup, 1, 0);
+        final long[] onlineA = words(ta.get(Party.CLIENT).query, 0, 1);
+        final long[] onlineB = words(tb.get(Party.CLIENT).query, 0, 1);
+        for (final long[][] pair : new long[][][]{{setupA, setupB}, {onlineA, onlineB}})
+        {
+            final String what = "client " + (pair[0] == setupA ? "set-up" : "online") + ", relu=" + relu;
+            assertEquals(pair[0].length, pair[1].length, what);
+            assertNull(bitBalance(pair[0]), what + " (weights A)");
+            assertNull(bitBalance(pair[1]), what + " (weights B)");
+            assertNull(uniformBytes(pair[0]), what + " (weights A)");
+            assertNull(uniformBytes(pair[1]), what + " (weights B)");
+            assertNull(sameBytes(pair[0], pair[1]), what + ", two weight sets");
+        }
+        if (relu)
+        {
+            final long[] serverZero = words(run(a, new float[BATCH * FEATURES], 6).get(Party.SERVER).query, 1, 0);
+            final long[] serverStructured = words(ta.get(Party.SERVER).query, 1, 0);
+            assertNull(bitBalance(serverZero), "server online, relu, zero input");
+            assertNull(bitBalance(serverStructured), "server online, relu, structured input");
+            assertNull(uniformBytes(serverZero), "server online, relu, zero input");
+            assertNull(sameBytes(serverZero, serverStructured), "server online, relu, two inputs");
+        }
     }
 
     @Test

@@ -38,7 +38,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * local steps must be exact; a truncation must be the floor or the floor + 1 of every element; an activation must
  * equal the plan's evaluation of its floor copies with some carry (0 or 1) per copy and element. So the secure engine
  * differs from the plaintext reference only by the documented faithful-truncation ulps, where they occur.
- * Also W4 (resnet18, POLY) on one image, whose top-1 must equal the reference's.
+ * Also W4 (resnet18, POLY) on one image, whose top-1 must equal the reference's. Every run's measured rounds and
+ * bytes equal the plan's formulas, step by step.
  */
 final class SecureTraceTest
 {
@@ -117,6 +118,8 @@ final class SecureTraceTest
         {
             secure = session.infer(x, batch);
         }
+        // Rounds and bytes of every step (max-pool levels, residual adds and masked ReLUs included) as documented.
+        SecureAgreementTest.assertCostsMatch(model.plan(), batch, secure);
         final long[][] values = new long[plan.tensors().size()][];
         values[plan.inputTensor()] = open(shares, StepObserver.INPUT_STEP);
         final FixedPointInference reference = FixedPointInference.of(model, Kernels.get(), batch);
