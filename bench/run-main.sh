@@ -5,7 +5,8 @@
 # Usage: bench/run-main.sh [--no-build] MAIN_CLASS [options of that main]
 #   --no-build        reuse bench/target${BUILD_SUFFIX}/benchmarks.jar instead of running Maven first
 # Environment: JAVA25_HOME (else JAVA_HOME, else the first JDK >= 25 under /usr/lib/jvm, which is where Maven's
-# toolchains plugin finds it too); BUILD_SUFFIX (Maven -Dbuild.suffix, default none).
+# toolchains plugin finds it too); BUILD_SUFFIX (Maven -Dbuild.suffix, default none); BENCH_JAVA_OPTS (extra JVM
+# options, e.g. -XX:StartFlightRecording=... or -Xmx16g).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,5 +45,5 @@ fi
 # The same flags as the parent pom's jvm.flags; the forked benchmark JVMs add them again from @Fork.
 exec "$jdk/bin/java" --sun-misc-unsafe-memory-access=allow \
     --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-    --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED \
+    --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED ${BENCH_JAVA_OPTS:-} \
     -cp "$jar" "$main" "$@"
