@@ -2,7 +2,11 @@ package org.polypi.engine.net;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.TimeUnit;
 
 import org.polypi.engine.transport.TransportException;
 
@@ -11,7 +15,7 @@ import org.polypi.engine.transport.TransportException;
  * which {@link #address()} reports), pass it to {@link TcpNetwork#connect}, and close it when no more sessions are
  * to be accepted on it.
  */
-public final class TcpListener implements AutoCloseable
+public final class TcpListener extends ConnectionSource implements AutoCloseable
 {
     private final ServerSocketChannel channel;
     private final InetSocketAddress address;
@@ -53,6 +57,67 @@ public final class TcpListener implements AutoCloseable
     ServerSocketChannel channel()
     {
         return channel;
+    }
+
+    @Override
+    Waiter open(final Cancellation cancellation) throws IOException
+    {
+        final Selector selector = Selector.open();
+        if (!cancellation.register(selector))
+        {
+            selector.close();
+            return null;
+        }
+        final SelectionKey key = channel.register(selector, SelectionKey.OP_ACCEPT);
+        return new Waiter()
+        {
+            @Override
+            public SocketChannel next(final long deadlineNs) throws IOException
+            {
+                final SocketChannel accepted = channel.accept();
+                if (accepted == null)
+                {
+                    final long left = deadlineNs - System.nanoTime();
+                    if (left > 0)
+                    {
+                        selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                        selector.selectedKeys().clear();
+                    }
+                }
+                return accepted;
+            }
+
+            @Override
+            public void close()
+            {
+                key.cancel();
+                cancellation.unregister(selector);
+                Conduit.closeQuietly(selector);
+            }
+        };
+    }
+
+    @Override
+    void refusePending()
+    {
+        try
+        {
+            SocketChannel pending;
+            while ((pending = channel.accept()) != null)
+            {
+                pending.close();
+            }
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            // Best effort: the peers' own deadlines still apply.
+        }
+    }
+
+    @Override
+    String describe()
+    {
+        return "listening on " + address.getAddress().getHostAddress() + ":" + address.getPort();
     }
 
     @Override

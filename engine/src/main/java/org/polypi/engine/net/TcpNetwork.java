@@ -6,8 +6,6 @@ import java.net.InetSocketAddress;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.nio.channels.ClosedSelectorException;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -90,8 +88,30 @@ public final class TcpNetwork
         final Party self,
         final SessionParameters parameters,
         final TcpOptions options,
-        final TcpListener listener,
+        final ConnectionSource listener,
         final Map<Party, InetSocketAddress> dials)
+    {
+        return connect(self, parameters, options, listener, dials, false);
+    }
+
+    /**
+     * Connects {@code self} to both peers; with {@code routed}, every dialled connection starts with a
+     * {@link RoutePreamble} (session id and role) so that a peer serving many sessions on one port with a
+     * {@link SessionRouter} can hand it to the right session.
+     *
+     * @param dials    the peers to dial and where; every other peer must dial us on {@code incoming}.
+     * @param incoming where the other peers connect (may be null if {@code dials} covers both peers).
+     * @param routed   whether the dialled peers are {@link SessionRouter}s (send the route preamble first).
+     * @throws TransportException       if a connection or handshake fails or the connect timeout passes.
+     * @throws IllegalArgumentException if the topology is incomplete.
+     */
+    public static TcpTransport connect(
+        final Party self,
+        final SessionParameters parameters,
+        final TcpOptions options,
+        final ConnectionSource incoming,
+        final Map<Party, InetSocketAddress> dials,
+        final boolean routed)
     {
         Objects.requireNonNull(self, "self");
         Objects.requireNonNull(parameters, "parameters");
@@ -108,7 +128,7 @@ public final class TcpNetwork
                 accepts.add(p);
             }
         }
-        if (!accepts.isEmpty() && listener == null)
+        if (!accepts.isEmpty() && incoming == null)
         {
             throw new IllegalArgumentException(self + " must accept " + accepts + " but has no listener");
         }
@@ -123,7 +143,7 @@ public final class TcpNetwork
             {
                 try
                 {
-                    accept(self, listener, accepts, parameters, options, deadline, cancellation, links);
+                    accept(self, incoming, accepts, parameters, options, deadline, cancellation, links);
                 }
                 catch (final Throwable e)
                 {
@@ -138,7 +158,7 @@ public final class TcpNetwork
             {
                 if (dials.containsKey(p))
                 {
-                    final Link l = dial(self, p, dials.get(p), parameters, options, deadline, cancellation);
+                    final Link l = dial(self, p, dials.get(p), parameters, options, deadline, cancellation, routed);
                     links.put(l.peer(), l);
                 }
             }
@@ -173,7 +193,8 @@ public final class TcpNetwork
         final SessionParameters parameters,
         final TcpOptions options,
         final long deadline,
-        final Cancellation cancellation) throws IOException
+        final Cancellation cancellation,
+        final boolean routed) throws IOException
     {
         long pauseNs = FIRST_RETRY_PAUSE.toNanos();
         while (true)
@@ -225,6 +246,10 @@ public final class TcpNetwork
             cancellation.unregister(channel);
             try
             {
+                if (routed)
+                {
+                    RoutePreamble.write(channel, self, parameters.sessionId());
+                }
                 return Link.establish(channel, self, peer, EnumSet.of(peer), parameters, options, deadline,
                     cancellation);
             }
@@ -248,7 +273,7 @@ public final class TcpNetwork
 
     private static void accept(
         final Party self,
-        final TcpListener listener,
+        final ConnectionSource source,
         final Set<Party> accepts,
         final SessionParameters parameters,
         final TcpOptions options,
@@ -257,14 +282,14 @@ public final class TcpNetwork
         final Map<Party, Link> links) throws IOException
     {
         final Set<Party> missing = EnumSet.copyOf(accepts);
-        try (Selector selector = Selector.open())
+        try
         {
-            if (!cancellation.register(selector))
+            final ConnectionSource.Waiter waiter = source.open(cancellation);
+            if (waiter == null)
             {
                 return;
             }
-            final SelectionKey key = listener.channel().register(selector, SelectionKey.OP_ACCEPT);
-            try
+            try (waiter)
             {
                 while (!missing.isEmpty())
                 {
@@ -276,14 +301,11 @@ public final class TcpNetwork
                     if (left <= 0)
                     {
                         throw new TransportException(self + ": " + missing + " did not connect within " +
-                            Text.duration(options.connectTimeout()) + " (listening on " + text(listener.address()) +
-                            ")");
+                            Text.duration(options.connectTimeout()) + " (" + source.describe() + ")");
                     }
-                    final SocketChannel channel = listener.channel().accept();
+                    final SocketChannel channel = waiter.next(deadline);
                     if (channel == null)
                     {
-                        selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-                        selector.selectedKeys().clear();
                         continue;
                     }
                     final Link link;
@@ -303,13 +325,11 @@ public final class TcpNetwork
             }
             catch (final IOException | RuntimeException e)
             {
-                refusePending(listener);
+                if (!(e instanceof ClosedSelectorException))
+                {
+                    source.refusePending();
+                }
                 throw e;
-            }
-            finally
-            {
-                key.cancel();
-                cancellation.unregister(selector);
             }
         }
         catch (final ClosedSelectorException e)
@@ -318,26 +338,6 @@ public final class TcpNetwork
             {
                 throw e;
             }
-        }
-    }
-
-    /**
-     * After a failure, closes the connections waiting in the listen queue, so that peers that already dialled learn
-     * at once that this party gave up instead of waiting for a handshake until their deadline.
-     */
-    private static void refusePending(final TcpListener listener)
-    {
-        try
-        {
-            SocketChannel pending;
-            while ((pending = listener.channel().accept()) != null)
-            {
-                pending.close();
-            }
-        }
-        catch (final IOException | RuntimeException e)
-        {
-            // Best effort: the peers' own deadlines still apply.
         }
     }
 

@@ -1,0 +1,254 @@
+package org.polypi.trainer;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.polypi.datasets.Dataset;
+import org.polypi.datasets.FashionMnist;
+import org.polypi.model.Layer;
+import org.polypi.model.ModelFormat;
+import org.polypi.model.ModelGraph;
+import org.polypi.model.Node;
+import org.polypi.model.ReferenceNetworks.Workload;
+import org.polypi.model.reference.FloatInference;
+
+/**
+ * Re-measures exported model files on the Fashion-MNIST test set, independently of the trainer that produced them,
+ * and writes the results table:
+ * <pre>
+ *   EvaluateMain --results ../bench/results [--notes FILE] [--test-limit N] models/w2-pillar4.pim ...
+ *   EvaluateMain --results ../bench/results --notes FILE      (no models: only regenerate training.md)
+ * </pre>
+ * For each model: float32 accuracy ({@link FloatInference}), fixed-point accuracy and agreement with float32 at
+ * f = 12 and 16, and the range of every activation input (the graph cut just before each activation site and run
+ * in float32). The run's config, training minutes and image counts come from the model's {@code .json} sidecar.
+ */
+public final class EvaluateMain
+{
+    private static final int CHUNK_IMAGES = 1000;
+    private static final int MINIONN_PADDING = 2;
+    private static final double PERCENT = 100.0;
+    private static final Pattern NUMBER = Pattern.compile("\"%s\": ([0-9.eE+-]+)");
+
+    private EvaluateMain()
+    {
+    }
+
+    /** Runs {@link #run}; exits with its status. */
+    public static void main(final String[] args)
+    {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /**
+     * Evaluates the model files named in {@code args} and appends their rows to the results table.
+     *
+     * @return 0 on success, 2 for bad options, 1 if a model could not be read or evaluated.
+     */
+    public static int run(final String[] args, final PrintStream out, final PrintStream err)
+    {
+        Path results = null;
+        Path notes = null;
+        int testLimit = 0;
+        final List<Path> models = new ArrayList<>();
+        try
+        {
+            for (int i = 0; i < args.length; i++)
+            {
+                switch (args[i])
+                {
+                    case "--results" -> results = Path.of(value(args, ++i));
+                    case "--notes" -> notes = Path.of(value(args, ++i));
+                    case "--test-limit" -> testLimit = Integer.parseInt(value(args, ++i));
+                    default ->
+                    {
+                        if (args[i].startsWith("--"))
+                        {
+                            throw new IllegalArgumentException("unknown option " + args[i]);
+                        }
+                        models.add(Path.of(args[i]));
+                    }
+                }
+            }
+            if (models.isEmpty() && results == null)
+            {
+                throw new IllegalArgumentException("no model files given");
+            }
+        }
+        catch (final IllegalArgumentException e)
+        {
+            err.println("evaluate: " + e.getMessage());
+            err.println("usage: EvaluateMain [--results DIR] [--notes FILE] [--test-limit N] MODEL.pim...");
+            return TrainerMain.EXIT_USAGE;
+        }
+        try
+        {
+            if (models.isEmpty())
+            {
+                // no models: only regenerate the markdown from the CSV (e.g. after editing the notes)
+                ResultsTable.rewrite(results, notes);
+                return 0;
+            }
+            final Dataset test = FashionMnist.load(FashionMnist.Split.TEST, FashionMnist.STANDARD_NORMALIZATION);
+            for (final Path model : models)
+            {
+                final ResultsTable.Row row = evaluate(model, test, testLimit);
+                out.printf(Locale.ROOT, "%s: %s %s, float32 %.2f %%", model, row.config().workload().id(),
+                    row.config().activation().id(), PERCENT * row.floatAccuracy());
+                for (final Exporter.FixedPointResult f : row.fixedPoint())
+                {
+                    out.printf(Locale.ROOT, ", f=%d %.2f %% (agree %.2f %%)", f.bits(), PERCENT * f.accuracy(),
+                        PERCENT * f.agreement());
+                }
+                out.printf(Locale.ROOT, "; activation inputs %s%n", row.activations());
+                if (results != null)
+                {
+                    ResultsTable.append(results, row, notes);
+                }
+            }
+            return 0;
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            err.println("evaluate: failed: " + e);
+            e.printStackTrace(err);
+            return TrainerMain.EXIT_FAILURE;
+        }
+    }
+
+    /** Measures {@code file} (and reads its sidecar) on {@code test} (its first {@code limit} images if > 0). */
+    static ResultsTable.Row evaluate(final Path file, final Dataset fullTest, final int limit) throws IOException
+    {
+        final ModelGraph model = ModelFormat.read(file);
+        final String json = Files.readString(Exporter.sidecar(file));
+        final TrainConfig config = config(json);
+        Dataset test = limit > 0 && limit < fullTest.count() ? fullTest.slice(0, limit) : fullTest;
+        if (config.workload() == Workload.MINIONN_FASHION)
+        {
+            test = test.pad(MINIONN_PADDING);
+        }
+        final float[] images = test.toFloatArray();
+        final int n = test.count();
+        final int[] floatTop = FloatInference.of(model).top1(images, n);
+        int correct = 0;
+        for (int i = 0; i < n; i++)
+        {
+            correct += floatTop[i] == test.label(i) ? 1 : 0;
+        }
+        final List<Exporter.FixedPointResult> fixed = new ArrayList<>();
+        for (final int bits : Exporter.EVALUATED_FRACTIONAL_BITS)
+        {
+            fixed.add(Exporter.fixedPoint(model, bits, images, floatTop, test));
+        }
+        final ActivationStats stats = activationInputs(model, images, n, config.clip());
+        return new ResultsTable.Row(config, (int)number(json, "train_images"), n, number(json, "minutes"),
+            (double)correct / n, List.copyOf(fixed), stats, model.comparisons(), file, Files.size(file));
+    }
+
+    /**
+     * The range of every activation input of {@code model} on {@code images}: for each activation site, the graph
+     * cut at that site's input, run in float32.
+     */
+    static ActivationStats activationInputs(final ModelGraph model, final float[] images, final int n,
+                                            final double bound)
+    {
+        final ActivationStats all = new ActivationStats(bound);
+        final int itemSize = images.length / n;
+        for (final Node site : model.nodes())
+        {
+            if (!isActivation(site.layer()))
+            {
+                continue;
+            }
+            final FloatInference cut = FloatInference.of(cutAt(model, site.input()));
+            for (int from = 0; from < n; from += CHUNK_IMAGES)
+            {
+                final int items = Math.min(CHUNK_IMAGES, n - from);
+                final float[] chunk = new float[items * itemSize];
+                System.arraycopy(images, from * itemSize, chunk, 0, chunk.length);
+                final float[] x = cut.run(chunk, items).logits();
+                all.record(x, 0, x.length);
+            }
+        }
+        return all;
+    }
+
+    static boolean isActivation(final Layer layer)
+    {
+        return layer instanceof Layer.Poly || layer instanceof Layer.ChannelPoly || layer instanceof Layer.ReLU ||
+            layer instanceof Layer.MaskedReLU;
+    }
+
+    /** The nodes of {@code model} up to {@code output} (in graph order), with {@code output} as the graph output. */
+    static ModelGraph cutAt(final ModelGraph model, final String output)
+    {
+        final ModelGraph.Builder b = ModelGraph.builder(model.header());
+        b.input(model.inputs().getFirst().name(), model.inputs().getFirst().shape());
+        for (final Node node : model.nodes())
+        {
+            b.add(node.name(), node.layer(), node.inputs().toArray(String[]::new));
+            if (node.name().equals(output))
+            {
+                break;
+            }
+        }
+        return b.output(output).build();
+    }
+
+    /** The config of a sidecar's {@code config} signature. */
+    static TrainConfig config(final String json)
+    {
+        final Matcher m = Pattern.compile("\"config\": \"([^\"]*)\"").matcher(json);
+        if (!m.find())
+        {
+            throw new IllegalArgumentException("sidecar has no config signature");
+        }
+        final Map<String, String> kv = new HashMap<>();
+        for (final String pair : m.group(1).trim().split(" +"))
+        {
+            final int eq = pair.indexOf('=');
+            kv.put(pair.substring(0, eq), pair.substring(eq + 1));
+        }
+        return TrainConfig.builder(Workload.byId(kv.get("net")), ActivationChoice.byId(kv.get("act")))
+            .degree(Integer.parseInt(kv.get("degree"))).epochs(Integer.parseInt(kv.get("epochs")))
+            .batchSize(Integer.parseInt(kv.get("batch"))).optimizer(kv.get("opt"))
+            .learningRate(Double.parseDouble(kv.get("lr"))).momentum(Double.parseDouble(kv.get("momentum")))
+            .nesterov(Boolean.parseBoolean(kv.get("nesterov"))).weightDecay(Double.parseDouble(kv.get("wd")))
+            .warmupEpochs(Double.parseDouble(kv.get("warmup"))).seed(Long.parseLong(kv.get("seed")))
+            .flip(Boolean.parseBoolean(kv.get("flip"))).cropPadding(Integer.parseInt(kv.get("crop")))
+            .trainLimit(Integer.parseInt(kv.get("train"))).testLimit(Integer.parseInt(kv.get("test")))
+            .clip(Double.parseDouble(kv.get("clip"))).penaltyRange(Double.parseDouble(kv.get("R")))
+            .penaltyBeta(Double.parseDouble(kv.get("beta"))).penaltyGamma(Integer.parseInt(kv.get("gamma")))
+            .penaltyWarmup(Boolean.parseBoolean(kv.get("penaltyWarmup")))
+            .rangeOnlyFirstEpoch(Boolean.parseBoolean(kv.get("rangeEpoch")))
+            .precisionBits(Integer.parseInt(kv.get("p"))).fractionalBits(Integer.parseInt(kv.get("f"))).build();
+    }
+
+    private static double number(final String json, final String key)
+    {
+        final Matcher m = Pattern.compile(String.format(Locale.ROOT, NUMBER.pattern(), key)).matcher(json);
+        if (!m.find())
+        {
+            throw new IllegalArgumentException("sidecar has no " + key);
+        }
+        return Double.parseDouble(m.group(1));
+    }
+
+    private static String value(final String[] args, final int i)
+    {
+        if (i >= args.length)
+        {
+            throw new IllegalArgumentException("option " + args[i - 1] + " needs a value");
+        }
+        return args[i];
+    }
+}

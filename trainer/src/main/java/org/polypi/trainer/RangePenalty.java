@@ -1,0 +1,119 @@
+package org.polypi.trainer;
+
+/**
+ * PILLAR's range regulariser, shared by every polynomial site of a network: site l adds
+ * {@code P_l = beta · SUM_e (e / R)^gamma} over <em>all</em> elements e of its input (batch and positions: a sum,
+ * not a mean), and the loss gets the mean over the L sites, {@code P = (1/L) SUM_l P_l}. gamma is even, so every
+ * term is non-negative; with gamma = 10 the penalty is nearly flat inside the range and a steep wall at R.
+ * <p>
+ * {@code beta} and {@code gamma} change during the warm-up ({@link PillarSchedule}). Sites add their share with
+ * {@link #add} during a training forward pass; the trainer reads the total with {@link #take()}.
+ */
+public final class RangePenalty
+{
+    private final double range;
+    private final int sites;
+    private double beta;
+    private int gamma;
+    private double value;
+
+    /**
+     * A penalty with wall at {@code range} (R) for {@code sites} sites, initially off (beta 0).
+     *
+     * @throws IllegalArgumentException if range is not positive or sites is not positive.
+     */
+    public RangePenalty(final double range, final int sites)
+    {
+        if (!(range > 0) || Double.isInfinite(range))
+        {
+            throw new IllegalArgumentException("penalty range must be finite and positive, was " + range);
+        }
+        if (sites <= 0)
+        {
+            throw new IllegalArgumentException("sites must be positive, was " + sites);
+        }
+        this.range = range;
+        this.sites = sites;
+        this.gamma = 2;
+    }
+
+    /**
+     * Sets the strength and exponent.
+     *
+     * @throws IllegalArgumentException if beta is negative or not finite, or gamma is not a positive even number.
+     */
+    public void set(final double newBeta, final int newGamma)
+    {
+        if (!(newBeta >= 0) || Double.isInfinite(newBeta))
+        {
+            throw new IllegalArgumentException("penalty beta must be finite and >= 0, was " + newBeta);
+        }
+        if (newGamma <= 0 || newGamma % 2 != 0)
+        {
+            throw new IllegalArgumentException("penalty exponent must be a positive even number, was " + newGamma);
+        }
+        beta = newBeta;
+        gamma = newGamma;
+    }
+
+    /** R. */
+    public double range()
+    {
+        return range;
+    }
+
+    /** Current beta. */
+    public double beta()
+    {
+        return beta;
+    }
+
+    /** Current gamma. */
+    public int gamma()
+    {
+        return gamma;
+    }
+
+    /** True if the penalty contributes (beta > 0). */
+    boolean active()
+    {
+        return beta > 0;
+    }
+
+    /** Weight of one site's sum in the loss: beta / L. */
+    double siteWeight()
+    {
+        return beta / sites;
+    }
+
+    /** Adds a site's weighted contribution to the current total. */
+    synchronized void add(final double contribution)
+    {
+        value += contribution;
+    }
+
+    /** The total since the last call, and resets it. */
+    public synchronized double take()
+    {
+        final double v = value;
+        value = 0;
+        return v;
+    }
+
+    /** {@code t^gamma} for the current gamma. */
+    double power(final double t)
+    {
+        return t * powerBelow(t);
+    }
+
+    /** {@code t^(gamma-1)}, the power in the derivative. */
+    double powerBelow(final double t)
+    {
+        double p = 1;
+        for (int k = 1; k < gamma; k++)
+        {
+            p *= t;
+        }
+        return p;
+    }
+}

@@ -1,0 +1,422 @@
+package org.polypi.trainer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The training results table: one CSV row per model in {@code training.csv}, and {@code training.md} regenerated
+ * from the CSV (the rows, the issue's goals with PASS / MISS, and an optional notes file, e.g. the throughput
+ * measurement). Each row carries the machine and the commit, so the numbers can be traced. Rows come from
+ * {@link TrainerMain} ({@code --results}) or from {@link EvaluateMain}, which re-measures committed model files.
+ */
+public final class ResultsTable
+{
+    /** CSV columns, in order. */
+    static final List<String> COLUMNS = List.of("date", "commit", "machine", "net", "activation", "degree", "epochs",
+        "batch", "optimizer", "lr", "seed", "train_images", "test_images", "clip", "minutes", "test_acc_float32",
+        "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16", "agree_fixed16", "act_max_abs",
+        "act_outside_fraction", "relus", "model", "model_bytes");
+    private static final double PERCENT = 100.0;
+    private static final long GIT_TIMEOUT_SECONDS = 10;
+    /** The issue's goal for W2 with ReLU (anchor 93.1 minus 0.5 points). */
+    private static final double W2_RELU_GOAL = 92.6;
+    /** The issue's goal for W3 with ReLU (anchor 94.1 minus 0.5 points). */
+    private static final double W3_RELU_GOAL = 93.6;
+    /** Co-designed models within this many points of our ReLU model. */
+    private static final double CODESIGN_GAP = 0.5;
+    /** Fixed-point top-1 agreement goal, in %. */
+    private static final double AGREEMENT_GOAL = 99.8;
+    /** W2 training-time goal in minutes. */
+    private static final double W2_MINUTES_GOAL = 15;
+
+    /**
+     * One table row.
+     *
+     * @param config the run's config (limits give the image counts).
+     * @param trainImages training images used.
+     * @param testImages test images evaluated.
+     * @param minutes training minutes.
+     * @param floatAccuracy float32 test accuracy of the exported model.
+     * @param fixedPoint fixed-point results (f = 12 and 16 expected).
+     * @param activations activation-input statistics over the test set against {@code [-clip, clip]}.
+     * @param relus comparisons (ReLUs) per image of the exported model.
+     * @param model the model file.
+     * @param bytes its size.
+     */
+    public record Row(TrainConfig config, int trainImages, int testImages, double minutes, double floatAccuracy,
+                      List<Exporter.FixedPointResult> fixedPoint, ActivationStats activations, long relus,
+                      Path model, long bytes)
+    {
+        List<String> fields()
+        {
+            final TrainConfig c = config;
+            return List.of(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), commit(), machine(),
+                c.workload().id(), label(c),
+                c.activation() == ActivationChoice.PILLAR ? Integer.toString(c.degree()) :
+                    c.activation() == ActivationChoice.HERPN ? "2" : "",
+                Integer.toString(c.epochs()), Integer.toString(c.batchSize()), c.optimizer(),
+                Double.toString(c.learningRate()), Long.toString(c.seed()), Integer.toString(trainImages),
+                Integer.toString(testImages), Double.toString(c.clip()), fmt(minutes, 1),
+                fmt(PERCENT * floatAccuracy, 2), fixed(12, true), fixed(12, false), fixed(16, true),
+                fixed(16, false), fmt(activations.maxAbs(), 2),
+                String.format(Locale.ROOT, "%.3g", activations.outsideFraction()), Long.toString(relus),
+                model.getFileName().toString(), Long.toString(bytes));
+        }
+
+        private String fixed(final int bits, final boolean accuracy)
+        {
+            for (final Exporter.FixedPointResult r : fixedPoint)
+            {
+                if (r.bits() == bits)
+                {
+                    return fmt(PERCENT * (accuracy ? r.accuracy() : r.agreement()), 2);
+                }
+            }
+            return "";
+        }
+    }
+
+    private ResultsTable()
+    {
+    }
+
+    /** The activation column: {@code relu}, {@code pillar}, {@code herpn}, {@code senet} (masked ReLU). */
+    static String label(final TrainConfig c)
+    {
+        return c.activation().id();
+    }
+
+    /** The row of a {@link TrainerMain} export. */
+    static Row row(final Trainer trainer, final double minutes, final Exporter.Report report)
+    {
+        return new Row(trainer.config(), trainer.trainData().count(), trainer.testData().count(), minutes,
+            report.floatAccuracy(), report.fixedPoint(), report.overall(), report.model().comparisons(),
+            report.file(), report.bytes());
+    }
+
+    /**
+     * Appends {@code row} to {@code dir}/training.csv, replacing an earlier row of the same model file, and rewrites
+     * {@code dir}/training.md (with {@code notes} appended if not null).
+     */
+    public static void append(final Path dir, final Row row, final Path notes) throws IOException
+    {
+        Files.createDirectories(dir);
+        final Path csv = dir.resolve("training.csv");
+        final List<String> lines = new ArrayList<>();
+        lines.add(String.join(",", COLUMNS));
+        if (Files.exists(csv))
+        {
+            final List<String> old = Files.readAllLines(csv, StandardCharsets.UTF_8);
+            final String file = row.model().getFileName().toString();
+            for (int i = 1; i < old.size(); i++)
+            {
+                final List<String> f = parseCsv(old.get(i));
+                if (f.size() == COLUMNS.size() && !f.get(COLUMNS.indexOf("model")).equals(file))
+                {
+                    lines.add(old.get(i));
+                }
+            }
+        }
+        lines.add(String.join(",", row.fields().stream().map(ResultsTable::csvField).toList()));
+        Checkpoint.writeAtomically(csv, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+        final String extra = notes != null && Files.exists(notes) ? Files.readString(notes) : "";
+        Checkpoint.writeAtomically(dir.resolve("training.md"),
+            (markdown(lines) + extra).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Rewrites {@code dir}/training.md from {@code dir}/training.csv (with {@code notes} appended if not null). */
+    public static void rewrite(final Path dir, final Path notes) throws IOException
+    {
+        final List<String> lines = Files.readAllLines(dir.resolve("training.csv"), StandardCharsets.UTF_8);
+        final String extra = notes != null && Files.exists(notes) ? Files.readString(notes) : "";
+        Checkpoint.writeAtomically(dir.resolve("training.md"),
+            (markdown(lines) + extra).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String markdown(final List<String> csvLines)
+    {
+        final List<List<String>> rows = new ArrayList<>();
+        for (int i = 1; i < csvLines.size(); i++)
+        {
+            final List<String> f = parseCsv(csvLines.get(i));
+            if (f.size() == COLUMNS.size())
+            {
+                rows.add(f);
+            }
+        }
+        final StringBuilder sb = new StringBuilder("# PolyPI training results\n\n");
+        sb.append("Generated from `training.csv` by `org.polypi.trainer.ResultsTable` (`TrainerMain --results` or ");
+        sb.append("`EvaluateMain`); do not edit by hand.\n\n");
+        sb.append("Fashion-MNIST, test accuracy in % over the test images of the row (10,000 unless it says ");
+        sb.append("otherwise) of the exported model (BatchNorm folded, HerPN folded to per-channel quadratics): ");
+        sb.append("`float32` under `FloatInference`, `f=12` / `f=16` under `FixedPointInference` at that fraction, ");
+        sb.append("`agree` the fraction of test images whose fixed-point top-1 equals the float32 top-1. ");
+        sb.append("`max |x|` and `outside` describe every activation input over the test set (outside = fraction ");
+        sb.append("beyond r, the polynomial's range / PILLAR's clip). `ReLUs` = comparisons per image. `min` = ");
+        sb.append("training minutes on a machine shared with other jobs (wall-clock, so an upper bound). ");
+        sb.append("Anchors (workloads.md, PyTorch, 15 epochs, ReLU): W1 mlp 89.7, W2 lenet 93.1, W3 minionn ");
+        sb.append("94.1.\n\n");
+        sb.append("| net | act | deg | epochs | train / test imgs | min | float32 | f=12 | agree | f=16 | agree | ");
+        sb.append("max \\|x\\| | r | outside | ReLUs | model | bytes | commit |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        final String[] keys = {"net", "activation", "degree", "epochs", "images", "minutes", "test_acc_float32",
+            "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16", "agree_fixed16", "act_max_abs", "clip",
+            "act_outside_fraction", "relus", "model", "model_bytes", "commit"};
+        for (final List<String> f : rows)
+        {
+            sb.append('|');
+            for (final String k : keys)
+            {
+                final String v = "images".equals(k) ?
+                    f.get(COLUMNS.indexOf("train_images")) + " / " + f.get(COLUMNS.indexOf("test_images")) :
+                    f.get(COLUMNS.indexOf(k));
+                sb.append(' ').append(v.replace("|", "\\|")).append(" |");
+            }
+            sb.append('\n');
+        }
+        if (!rows.isEmpty())
+        {
+            sb.append("\nMachine: ").append(rows.getLast().get(COLUMNS.indexOf("machine"))).append(".\n");
+        }
+        sb.append(goals(rows));
+        return sb.toString();
+    }
+
+    /** The issue's acceptance goals against the rows (full test sets only). */
+    private static String goals(final List<List<String>> rows)
+    {
+        final StringBuilder sb = new StringBuilder("\n## Goals (issue 5)\n\n");
+        for (final String net : List.of("mlp", "lenet", "minionn-fmnist"))
+        {
+            final List<String> relu = best(rows, net, "relu");
+            if (rows.stream().noneMatch(r -> r.get(COLUMNS.indexOf("net")).equals(net)))
+            {
+                sb.append(String.format(Locale.ROOT, "- %s: no trained model in this table **MISS**%n", net));
+                continue;
+            }
+            final Double reluGoal = "lenet".equals(net) ? Double.valueOf(W2_RELU_GOAL) :
+                "minionn-fmnist".equals(net) ? Double.valueOf(W3_RELU_GOAL) : null;
+            if (relu != null && reluGoal != null)
+            {
+                final double acc = value(relu, "test_acc_float32");
+                sb.append(String.format(Locale.ROOT, "- %s ReLU >= %.1f %%: %.2f %% (%s epochs, %s min) **%s**%n",
+                    net, reluGoal, acc, relu.get(COLUMNS.indexOf("epochs")), relu.get(COLUMNS.indexOf("minutes")),
+                    acc >= reluGoal ? "PASS" : "MISS"));
+            }
+            if ("lenet".equals(net) && relu != null)
+            {
+                final double minutes = value(relu, "minutes");
+                sb.append(String.format(Locale.ROOT, "- lenet trains to its goal in < %.0f min: %s min (wall-clock on the machine as shared " +
+                    "during the run) **%s**%n",
+                    W2_MINUTES_GOAL, relu.get(COLUMNS.indexOf("minutes")),
+                    minutes < W2_MINUTES_GOAL && value(relu, "test_acc_float32") >= W2_RELU_GOAL ? "PASS" : "MISS"));
+            }
+            for (final String act : List.of("pillar", "herpn", "senet"))
+            {
+                final List<String> r = best(rows, net, act);
+                if (r == null)
+                {
+                    continue;
+                }
+                final double acc = value(r, "test_acc_float32");
+                if (relu != null && "senet".equals(act))
+                {
+                    sb.append(String.format(Locale.ROOT, "- %s senet (%s ReLUs per image vs %s): %.2f %%, %.2f " +
+                        "points below our ReLU model (no goal set)%n", net, r.get(COLUMNS.indexOf("relus")),
+                        relu.get(COLUMNS.indexOf("relus")), acc, value(relu, "test_acc_float32") - acc));
+                }
+                else if (relu != null)
+                {
+                    final double gap = value(relu, "test_acc_float32") - acc;
+                    sb.append(String.format(Locale.ROOT, "- %s %s within %.1f points of our ReLU (%.2f %%): " +
+                        "%.2f %% (gap %.2f) **%s**%n", net, act, CODESIGN_GAP, value(relu, "test_acc_float32"), acc,
+                        gap, gap <= CODESIGN_GAP ? "PASS" : "MISS"));
+                }
+                if ("herpn".equals(act))
+                {
+                    sb.append(String.format(Locale.ROOT, "- %s herpn activation inputs: max |x| %s; the per-channel " +
+                        "quadratic is exact at every x (no approximation range), so the exporter sets the header " +
+                        "bound to ceil(max |x|) rather than r (range goal not applicable)%n", net,
+                        r.get(COLUMNS.indexOf("act_max_abs"))));
+                }
+                else if (!"senet".equals(act))
+                {
+                    final boolean inside = value(r, "act_outside_fraction") == 0;
+                    sb.append(String.format(Locale.ROOT, "- %s %s activation inputs inside [-r, r] on the test " +
+                        "set: max |x| %s vs r = %s **%s**%n", net, act, r.get(COLUMNS.indexOf("act_max_abs")),
+                        r.get(COLUMNS.indexOf("clip")), inside ? "PASS" : "MISS"));
+                }
+                final double agree = Math.min(value(r, "agree_fixed12"), value(r, "agree_fixed16"));
+                sb.append(String.format(Locale.ROOT, "- %s %s fixed-point top-1 = float32 top-1 on >= %.1f %% " +
+                    "(f = 12: %s %%, f = 16: %s %%) **%s**%n", net, act, AGREEMENT_GOAL,
+                    r.get(COLUMNS.indexOf("agree_fixed12")), r.get(COLUMNS.indexOf("agree_fixed16")),
+                    agree >= AGREEMENT_GOAL ? "PASS" : "MISS"));
+            }
+        }
+        return sb.toString();
+    }
+
+    /** The row of {@code net} and {@code act} on the full test set with the highest float32 accuracy. */
+    private static List<String> best(final List<List<String>> rows, final String net, final String act)
+    {
+        List<String> best = null;
+        for (final List<String> r : rows)
+        {
+            if (r.get(COLUMNS.indexOf("net")).equals(net) && r.get(COLUMNS.indexOf("activation")).equals(act) &&
+                "10000".equals(r.get(COLUMNS.indexOf("test_images"))) &&
+                (best == null || value(r, "test_acc_float32") > value(best, "test_acc_float32")))
+            {
+                best = r;
+            }
+        }
+        return best;
+    }
+
+    private static double value(final List<String> row, final String column)
+    {
+        final String v = row.get(COLUMNS.indexOf(column));
+        return v.isEmpty() ? Double.NaN : Double.parseDouble(v);
+    }
+
+    private static String fmt(final double v, final int decimals)
+    {
+        return String.format(Locale.ROOT, "%." + decimals + "f", v);
+    }
+
+    private static String csvField(final String v)
+    {
+        return v.contains(",") || v.contains("\"") ? "\"" + v.replace("\"", "\"\"") + "\"" : v;
+    }
+
+    /** Splits one CSV line (quoted fields with doubled quotes). */
+    static List<String> parseCsv(final String line)
+    {
+        final List<String> out = new ArrayList<>();
+        final StringBuilder cur = new StringBuilder();
+        boolean quoted = false;
+        for (int i = 0; i < line.length(); i++)
+        {
+            final char ch = line.charAt(i);
+            if (quoted)
+            {
+                if (ch == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"')
+                {
+                    cur.append('"');
+                    i++;
+                }
+                else if (ch == '"')
+                {
+                    quoted = false;
+                }
+                else
+                {
+                    cur.append(ch);
+                }
+            }
+            else if (ch == '"')
+            {
+                quoted = true;
+            }
+            else if (ch == ',')
+            {
+                out.add(cur.toString());
+                cur.setLength(0);
+            }
+            else
+            {
+                cur.append(ch);
+            }
+        }
+        out.add(cur.toString());
+        return out;
+    }
+
+    /** CPU model, logical CPUs and memory, e.g. {@code AMD EPYC, 2 CPUs, 23.5 GiB RAM}. */
+    static String machine()
+    {
+        String cpu = System.getProperty("os.arch");
+        try
+        {
+            for (final String line : Files.readAllLines(Path.of("/proc/cpuinfo")))
+            {
+                if (line.startsWith("model name"))
+                {
+                    cpu = line.substring(line.indexOf(':') + 1).trim();
+                    break;
+                }
+            }
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            // not Linux: the architecture name has to do
+        }
+        String memory = "";
+        try
+        {
+            for (final String line : Files.readAllLines(Path.of("/proc/meminfo")))
+            {
+                if (line.startsWith("MemTotal:"))
+                {
+                    final long kib = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    memory = String.format(Locale.ROOT, ", %.1f GiB RAM", kib / (double)(1L << 20));
+                    break;
+                }
+            }
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            // not Linux: no memory figure
+        }
+        return String.format(Locale.ROOT, "%s, %d CPUs%s", cpu, Runtime.getRuntime().availableProcessors(), memory);
+    }
+
+    /** Short commit of the working directory's git checkout, with {@code -dirty} if it has changes. */
+    static String commit()
+    {
+        final String head = git("rev-parse", "--short", "HEAD");
+        if (head.isEmpty())
+        {
+            return "unknown";
+        }
+        return git("status", "--porcelain", "--untracked-files=no").isEmpty() ? head : head + "-dirty";
+    }
+
+    private static String git(final String... args)
+    {
+        final List<String> cmd = new ArrayList<>();
+        cmd.add("git");
+        cmd.addAll(List.of(args));
+        try
+        {
+            final Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            final String text;
+            try (InputStream in = p.getInputStream())
+            {
+                text = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+            }
+            if (!p.waitFor(GIT_TIMEOUT_SECONDS, TimeUnit.SECONDS) || p.exitValue() != 0)
+            {
+                return "";
+            }
+            return text;
+        }
+        catch (final IOException e)
+        {
+            return "";
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
+            return "";
+        }
+    }
+}

@@ -1,0 +1,366 @@
+package org.polypi.trainer;
+
+import java.util.Locale;
+import java.util.Objects;
+
+import org.polypi.model.ModelHeader;
+import org.polypi.model.ReferenceNetworks.Workload;
+
+/**
+ * Everything that determines a training run. Two runs with equal configs and data produce bit-identical weights;
+ * a checkpoint is only resumed by a run with an equal config ({@link #signature()}).
+ *
+ * @param workload the reference network (its architecture and seeded initial weights).
+ * @param activation what replaces the activations.
+ * @param degree PILLAR polynomial degree.
+ * @param epochs passes over the training set.
+ * @param batchSize images per step.
+ * @param optimizer {@code sgd} or {@code adam}.
+ * @param learningRate peak learning rate of the cosine schedule.
+ * @param momentum SGD momentum.
+ * @param nesterov SGD Nesterov momentum.
+ * @param weightDecay weight decay (L2 for SGD, decoupled for Adam).
+ * @param warmupEpochs epochs of linear learning-rate warm-up.
+ * @param seed seed of the initial weights, the order and the augmentation.
+ * @param flip random horizontal flips.
+ * @param cropPadding random crop with this padding (0: none).
+ * @param trainLimit use only the first this many training images (0: all), for quick runs.
+ * @param testLimit use only the first this many test images (0: all).
+ * @param clip PILLAR's training clip range r, also the range of the fit and of the header bound.
+ * @param penaltyRange PILLAR's penalty range R.
+ * @param penaltyBeta PILLAR's final penalty strength beta.
+ * @param penaltyGamma PILLAR's final penalty exponent.
+ * @param penaltyWarmup ramp the penalty up over 4 epochs.
+ * @param rangeOnlyFirstEpoch with warm-up: epoch 0 trains the penalty alone (CE weight 0).
+ * @param precisionBits PILLAR coefficient precision p (coefficients are k / 2^p).
+ * @param fractionalBits recommended fixed-point fraction written into the model header.
+ */
+public record TrainConfig(Workload workload, ActivationChoice activation, int degree, int epochs, int batchSize,
+                          String optimizer, double learningRate, double momentum, boolean nesterov,
+                          double weightDecay, double warmupEpochs, long seed, boolean flip, int cropPadding,
+                          int trainLimit, int testLimit, double clip, double penaltyRange, double penaltyBeta,
+                          int penaltyGamma, boolean penaltyWarmup, boolean rangeOnlyFirstEpoch, int precisionBits,
+                          int fractionalBits)
+{
+    /** Checks every field. */
+    public TrainConfig
+    {
+        Objects.requireNonNull(workload, "workload");
+        Objects.requireNonNull(activation, "activation");
+        if (workload != Workload.MLP && workload != Workload.LENET && workload != Workload.MINIONN_FASHION)
+        {
+            throw new IllegalArgumentException("the trainer trains mlp, lenet and minionn-fmnist (Fashion-MNIST), " +
+                "not " + workload.id());
+        }
+        if (activation == ActivationChoice.PILLAR &&
+            (degree < PolynomialFit.MIN_DEGREE || degree > PolynomialFit.MAX_DEGREE))
+        {
+            throw new IllegalArgumentException("degree must be in [" + PolynomialFit.MIN_DEGREE + ", " +
+                PolynomialFit.MAX_DEGREE + "], was " + degree);
+        }
+        positive("epochs", epochs);
+        positive("batch size", batchSize);
+        if (!"sgd".equals(optimizer) && !"adam".equals(optimizer))
+        {
+            throw new IllegalArgumentException("optimizer must be sgd or adam, was " + optimizer);
+        }
+        if (!(learningRate > 0) || Double.isInfinite(learningRate))
+        {
+            throw new IllegalArgumentException("learning rate must be finite and positive, was " + learningRate);
+        }
+        if (!(warmupEpochs >= 0) || warmupEpochs > epochs)
+        {
+            throw new IllegalArgumentException("warm-up epochs must be in [0, epochs], was " + warmupEpochs);
+        }
+        if (trainLimit < 0 || testLimit < 0 || cropPadding < 0)
+        {
+            throw new IllegalArgumentException("limits and crop padding must be >= 0, were " + trainLimit + ", " +
+                testLimit + ", " + cropPadding);
+        }
+        if (!(clip > 0) || !(penaltyRange > 0))
+        {
+            throw new IllegalArgumentException("clip and penalty range must be positive, were " + clip + " and " +
+                penaltyRange);
+        }
+        if (fractionalBits < 0 || fractionalBits > ModelHeader.MAX_FRACTIONAL_BITS)
+        {
+            throw new IllegalArgumentException("fractional bits must be in [0, " + ModelHeader.MAX_FRACTIONAL_BITS +
+                "], was " + fractionalBits);
+        }
+        // the schedule checks beta and gamma
+        new PillarSchedule(penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch);
+    }
+
+    /**
+     * The defaults for {@code workload} and {@code activation}: 15 epochs, batch 128, SGD Nesterov momentum 0.9,
+     * peak lr 0.05 with 1 warm-up epoch and cosine decay, weight decay 5e-4, flips, no crop; PILLAR degree 4,
+     * clip 5, penalty R 4.8, beta 5e-5, gamma 10 with the 4-epoch warm-up (CE on from epoch 0), p = 10; header
+     * f = 16.
+     */
+    public static TrainConfig defaults(final Workload workload, final ActivationChoice activation)
+    {
+        return new TrainConfig(workload, activation, 4, 15, 128, "sgd", 0.05, 0.9, true, 5e-4, 1, 1, true, 0, 0, 0,
+            5.0, 4.8, 5e-5, 10, true, false, PolynomialFit.DEFAULT_PRECISION_BITS, 16);
+    }
+
+    /** The PILLAR penalty schedule. */
+    public PillarSchedule pillarSchedule()
+    {
+        return new PillarSchedule(penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch);
+    }
+
+    /** A canonical one-line form: equal configs, equal signatures. */
+    public String signature()
+    {
+        return String.format(Locale.ROOT, "net=%s act=%s degree=%d epochs=%d batch=%d opt=%s lr=%s momentum=%s " +
+                "nesterov=%b wd=%s warmup=%s seed=%d flip=%b crop=%d train=%d test=%d clip=%s R=%s beta=%s gamma=%d " +
+                "penaltyWarmup=%b rangeEpoch=%b p=%d f=%d", workload.id(), activation.id(), degree, epochs,
+            batchSize, optimizer, learningRate, momentum, nesterov, weightDecay, warmupEpochs, seed, flip,
+            cropPadding, trainLimit, testLimit, clip, penaltyRange, penaltyBeta, penaltyGamma, penaltyWarmup,
+            rangeOnlyFirstEpoch, precisionBits, fractionalBits);
+    }
+
+    /** A builder starting from {@link #defaults}. */
+    public static Builder builder(final Workload workload, final ActivationChoice activation)
+    {
+        return new Builder(defaults(workload, activation));
+    }
+
+    /** A builder starting from this config. */
+    public Builder toBuilder()
+    {
+        return new Builder(this);
+    }
+
+    /** Mutable twin of the record, for the command line and tests; {@link #build()} validates. */
+    public static final class Builder
+    {
+        Workload workload;
+        ActivationChoice activation;
+        int degree;
+        int epochs;
+        int batchSize;
+        String optimizer;
+        double learningRate;
+        double momentum;
+        boolean nesterov;
+        double weightDecay;
+        double warmupEpochs;
+        long seed;
+        boolean flip;
+        int cropPadding;
+        int trainLimit;
+        int testLimit;
+        double clip;
+        double penaltyRange;
+        double penaltyBeta;
+        int penaltyGamma;
+        boolean penaltyWarmup;
+        boolean rangeOnlyFirstEpoch;
+        int precisionBits;
+        int fractionalBits;
+
+        Builder(final TrainConfig c)
+        {
+            workload = c.workload;
+            activation = c.activation;
+            degree = c.degree;
+            epochs = c.epochs;
+            batchSize = c.batchSize;
+            optimizer = c.optimizer;
+            learningRate = c.learningRate;
+            momentum = c.momentum;
+            nesterov = c.nesterov;
+            weightDecay = c.weightDecay;
+            warmupEpochs = c.warmupEpochs;
+            seed = c.seed;
+            flip = c.flip;
+            cropPadding = c.cropPadding;
+            trainLimit = c.trainLimit;
+            testLimit = c.testLimit;
+            clip = c.clip;
+            penaltyRange = c.penaltyRange;
+            penaltyBeta = c.penaltyBeta;
+            penaltyGamma = c.penaltyGamma;
+            penaltyWarmup = c.penaltyWarmup;
+            rangeOnlyFirstEpoch = c.rangeOnlyFirstEpoch;
+            precisionBits = c.precisionBits;
+            fractionalBits = c.fractionalBits;
+        }
+
+        /** Sets the PILLAR degree. */
+        public Builder degree(final int v)
+        {
+            degree = v;
+            return this;
+        }
+
+        /** Sets the number of epochs. */
+        public Builder epochs(final int v)
+        {
+            epochs = v;
+            return this;
+        }
+
+        /** Sets the batch size. */
+        public Builder batchSize(final int v)
+        {
+            batchSize = v;
+            return this;
+        }
+
+        /** Sets the optimizer ({@code sgd} or {@code adam}). */
+        public Builder optimizer(final String v)
+        {
+            optimizer = v;
+            return this;
+        }
+
+        /** Sets the peak learning rate. */
+        public Builder learningRate(final double v)
+        {
+            learningRate = v;
+            return this;
+        }
+
+        /** Sets the SGD momentum. */
+        public Builder momentum(final double v)
+        {
+            momentum = v;
+            return this;
+        }
+
+        /** Sets Nesterov momentum on or off. */
+        public Builder nesterov(final boolean v)
+        {
+            nesterov = v;
+            return this;
+        }
+
+        /** Sets the weight decay. */
+        public Builder weightDecay(final double v)
+        {
+            weightDecay = v;
+            return this;
+        }
+
+        /** Sets the learning-rate warm-up in epochs. */
+        public Builder warmupEpochs(final double v)
+        {
+            warmupEpochs = v;
+            return this;
+        }
+
+        /** Sets the seed. */
+        public Builder seed(final long v)
+        {
+            seed = v;
+            return this;
+        }
+
+        /** Sets random horizontal flips on or off. */
+        public Builder flip(final boolean v)
+        {
+            flip = v;
+            return this;
+        }
+
+        /** Sets the random-crop padding (0: none). */
+        public Builder cropPadding(final int v)
+        {
+            cropPadding = v;
+            return this;
+        }
+
+        /** Uses only the first {@code v} training images (0: all). */
+        public Builder trainLimit(final int v)
+        {
+            trainLimit = v;
+            return this;
+        }
+
+        /** Uses only the first {@code v} test images (0: all). */
+        public Builder testLimit(final int v)
+        {
+            testLimit = v;
+            return this;
+        }
+
+        /** Sets PILLAR's clip range r. */
+        public Builder clip(final double v)
+        {
+            clip = v;
+            return this;
+        }
+
+        /** Sets PILLAR's penalty range R. */
+        public Builder penaltyRange(final double v)
+        {
+            penaltyRange = v;
+            return this;
+        }
+
+        /** Sets PILLAR's final penalty strength. */
+        public Builder penaltyBeta(final double v)
+        {
+            penaltyBeta = v;
+            return this;
+        }
+
+        /** Sets PILLAR's final penalty exponent. */
+        public Builder penaltyGamma(final int v)
+        {
+            penaltyGamma = v;
+            return this;
+        }
+
+        /** Sets the penalty warm-up on or off. */
+        public Builder penaltyWarmup(final boolean v)
+        {
+            penaltyWarmup = v;
+            return this;
+        }
+
+        /** Sets the range-only first epoch on or off. */
+        public Builder rangeOnlyFirstEpoch(final boolean v)
+        {
+            rangeOnlyFirstEpoch = v;
+            return this;
+        }
+
+        /** Sets the coefficient precision p. */
+        public Builder precisionBits(final int v)
+        {
+            precisionBits = v;
+            return this;
+        }
+
+        /** Sets the header's fractional bits. */
+        public Builder fractionalBits(final int v)
+        {
+            fractionalBits = v;
+            return this;
+        }
+
+        /**
+         * The config.
+         *
+         * @throws IllegalArgumentException if a value is invalid.
+         */
+        public TrainConfig build()
+        {
+            return new TrainConfig(workload, activation, degree, epochs, batchSize, optimizer, learningRate, momentum,
+                nesterov, weightDecay, warmupEpochs, seed, flip, cropPadding, trainLimit, testLimit, clip,
+                penaltyRange, penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch, precisionBits,
+                fractionalBits);
+        }
+    }
+
+    private static void positive(final String what, final int value)
+    {
+        if (value <= 0)
+        {
+            throw new IllegalArgumentException(what + " must be positive, was " + value);
+        }
+    }
+}

@@ -1,0 +1,359 @@
+package org.polypi.trainer;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import org.polypi.datasets.Dataset;
+import org.polypi.model.Layer;
+import org.polypi.model.ModelGraph;
+import org.polypi.model.Node;
+import org.polypi.model.ReferenceNetworks;
+
+/**
+ * The training loop: mini-batches from a {@link BatchSource}, forward, softmax cross-entropy (plus PILLAR's range
+ * penalty), backward, an optimizer step with the cosine learning rate; after each epoch the test accuracy, a
+ * summary line and, if asked, an atomic checkpoint from which {@link #train} resumes exactly.
+ */
+public final class Trainer
+{
+    private static final double NANOS = 1e9;
+    private static final double PERCENT = 100.0;
+    private static final int SECONDS_PER_MINUTE = 60;
+    /** An in-range epoch replaces an escaping last epoch only if at most this much less accurate (0.5 points). */
+    private static final double SELECTION_TOLERANCE = 0.005;
+
+    private final TrainConfig config;
+    private final Dataset train;
+    private final Dataset test;
+    private final PrintStream log;
+    private final Network network;
+    private final Optimizer optimizer;
+    private final BatchSource source;
+    private final PolynomialFit fit;
+    private double progressSeconds = 15;
+
+    /**
+     * A trainer for {@code config} on the given data (already normalised; limits of the config applied here).
+     *
+     * @param log where progress and summaries go.
+     * @throws IllegalArgumentException if the data does not fit the network's input.
+     */
+    public Trainer(final TrainConfig config, final Dataset train, final Dataset test, final PrintStream log)
+    {
+        this.config = config;
+        this.train = limit(train, config.trainLimit());
+        this.test = limit(test, config.testLimit());
+        this.log = log;
+        this.fit = config.activation() == ActivationChoice.PILLAR ?
+            PolynomialFit.relu(config.degree(), config.clip(), config.precisionBits()) : null;
+        final ModelGraph template = template(config, fit);
+        final int sites = countPolySites(template);
+        final RangePenalty penalty = sites == 0 ? null : new RangePenalty(config.penaltyRange(), sites);
+        this.network = new Network(template, config.activation() == ActivationChoice.PILLAR ? config.clip() : 0,
+            penalty);
+        final int imageSize = this.train.imageElements();
+        if (imageSize != network.inputSize() || this.test.imageElements() != network.inputSize())
+        {
+            throw new IllegalArgumentException("images have " + imageSize + " elements, " +
+                config.workload().id() + " takes " + network.inputSize());
+        }
+        this.optimizer = "adam".equals(config.optimizer()) ?
+            new Adam(network.params(), config.weightDecay()) :
+            new Sgd(network.params(), config.momentum(), config.nesterov(), config.weightDecay());
+        this.source = new BatchSource(this.train, config.flip(), config.cropPadding(), config.seed());
+    }
+
+    /** The reference network for {@code config}, BatchNorm before each activation, seeded initial weights. */
+    static ModelGraph template(final TrainConfig config, final PolynomialFit fit)
+    {
+        ReferenceNetworks.Options options = ReferenceNetworks.Options.of(config.activation().kind())
+            .withBatchNorm(true).withSeed(config.seed())
+            .withFixedPoint(config.fractionalBits(), (float)config.clip());
+        if (fit != null)
+        {
+            options = options.withPoly(fit.toLayer());
+        }
+        return ReferenceNetworks.build(config.workload(), options);
+    }
+
+    private static int countPolySites(final ModelGraph graph)
+    {
+        int n = 0;
+        for (final Node node : graph.nodes())
+        {
+            n += node.layer() instanceof Layer.Poly ? 1 : 0;
+        }
+        return n;
+    }
+
+    private static Dataset limit(final Dataset data, final int limit)
+    {
+        return limit == 0 || limit >= data.count() ? data : data.slice(0, limit);
+    }
+
+    /** Seconds between progress lines (0 or less: none). */
+    public void progressSeconds(final double seconds)
+    {
+        progressSeconds = seconds;
+    }
+
+    /** The config. */
+    public TrainConfig config()
+    {
+        return config;
+    }
+
+    /** The network being trained. */
+    public Network network()
+    {
+        return network;
+    }
+
+    /** The optimizer. */
+    public Optimizer optimizer()
+    {
+        return optimizer;
+    }
+
+    /** The PILLAR fit, or null for other activations. */
+    public PolynomialFit fit()
+    {
+        return fit;
+    }
+
+    /** The (limited) training set. */
+    public Dataset trainData()
+    {
+        return train;
+    }
+
+    /** The (limited) test set. */
+    public Dataset testData()
+    {
+        return test;
+    }
+
+    /**
+     * Trains the remaining epochs. With a checkpoint path, a checkpoint is written after each epoch, and with
+     * {@code resume} an existing checkpoint there is loaded first.
+     *
+     * @return the history of every epoch (including those of a resumed checkpoint).
+     * @throws IOException if a checkpoint cannot be read or written.
+     * @throws IllegalStateException if the loss becomes NaN or infinite.
+     */
+    public List<EpochStats> train(final Path checkpoint, final boolean resume) throws IOException
+    {
+        return train(checkpoint, resume, config.epochs());
+    }
+
+    /**
+     * {@link #train(Path, boolean)}, but stops after epoch {@code untilEpoch} (exclusive, at most the config's
+     * epochs): an interrupted run, for tests of resumption. The learning-rate schedule is that of the full run.
+     */
+    public List<EpochStats> train(final Path checkpoint, final boolean resume, final int untilEpoch)
+        throws IOException
+    {
+        final int batches = source.batches(config.batchSize());
+        final long totalSteps = (long)batches * config.epochs();
+        final CosineSchedule schedule = new CosineSchedule(config.learningRate(), 0,
+            Math.round(config.warmupEpochs() * batches), totalSteps);
+        final List<EpochStats> history = new ArrayList<>();
+        int firstEpoch = 0;
+        long step = 0;
+        if (checkpoint != null && resume && Files.exists(checkpoint))
+        {
+            final Checkpoint.State state = Checkpoint.load(checkpoint, config, network, optimizer);
+            firstEpoch = state.epochsDone();
+            step = state.steps();
+            history.addAll(state.history());
+            log.printf(Locale.ROOT, "resumed %s after epoch %d (%d steps)%n", checkpoint, firstEpoch, step);
+        }
+        final float[] testImages = test.toFloatArray();
+        final PillarSchedule pillar = config.pillarSchedule();
+        final boolean selectByRange = config.activation() == ActivationChoice.PILLAR;
+        float[][] inRange = null;
+        int inRangeEpoch = -1;
+        double inRangeAccuracy = 0;
+        final int lastEpoch = Math.min(untilEpoch, config.epochs());
+        for (int epoch = firstEpoch; epoch < lastEpoch; epoch++)
+        {
+            final RangePenalty penalty = network.penalty();
+            if (penalty != null)
+            {
+                pillar.apply(penalty, epoch);
+            }
+            final double ceWeight = penalty == null ? 1 : pillar.crossEntropyWeight(epoch);
+            final SplittableRandom random = source.random(epoch);
+            final int[] order = source.shuffle(random);
+            final long start = System.nanoTime();
+            long lastReport = start;
+            double lossSum = 0;
+            double penaltySum = 0;
+            long correct = 0;
+            long seen = 0;
+            float[] x = new float[config.batchSize() * source.imageSize()];
+            final int[] y = new int[config.batchSize()];
+            for (int b = 0; b < batches; b++, step++)
+            {
+                final int from = b * config.batchSize();
+                final int n = Math.min(config.batchSize(), source.count() - from);
+                if (x.length != n * source.imageSize())
+                {
+                    x = new float[n * source.imageSize()];
+                }
+                source.fill(order, from, n, random, x, y);
+                network.zeroGrad();
+                final float[] logits = network.forward(x, n, true);
+                final double rangePenalty = penalty == null ? 0 : penalty.take();
+                final SoftmaxCrossEntropy.Result ce = SoftmaxCrossEntropy.evaluate(logits, y, n,
+                    network.classes(), ceWeight);
+                if (!Double.isFinite(ce.loss()) || !Double.isFinite(rangePenalty))
+                {
+                    throw new IllegalStateException(String.format(Locale.ROOT,
+                        "training diverged at epoch %d step %d: cross-entropy %s, range penalty %s", epoch, b,
+                        ce.loss(), rangePenalty));
+                }
+                network.backward(ce.gradient(), n);
+                optimizer.step(schedule.at(step));
+                lossSum += ce.loss();
+                penaltySum += rangePenalty;
+                correct += ce.correct();
+                seen += n;
+                final long now = System.nanoTime();
+                if (progressSeconds > 0 && (now - lastReport) / NANOS >= progressSeconds)
+                {
+                    lastReport = now;
+                    log.printf(Locale.ROOT, "  epoch %d/%d  step %d/%d  loss %.4f  range %.4g  train %.2f %%  " +
+                            "lr %.4g  %.0f img/s%n", epoch + 1, config.epochs(), b + 1, batches,
+                        lossSum / (b + 1), penaltySum / (b + 1), PERCENT * correct / seen, schedule.at(step),
+                        seen / ((now - start) / NANOS));
+                }
+            }
+            final double seconds = (System.nanoTime() - start) / NANOS;
+            final Map<String, ActivationStats> sites = selectByRange ? network.recordActivations(config.clip()) :
+                Map.of();
+            final double testAccuracy = accuracy(network.logits(testImages, test.count()), test.labels());
+            String rangeNote = "";
+            if (selectByRange)
+            {
+                network.recordActivations(null);
+                final ActivationStats all = combine(sites.values(), config.clip());
+                rangeNote = String.format(Locale.ROOT, "  act max |x| %.2f, %d outside", all.maxAbs(),
+                    all.outside());
+                if (all.outside() == 0 && testAccuracy >= inRangeAccuracy)
+                {
+                    inRange = snapshot(inRange);
+                    inRangeEpoch = epoch;
+                    inRangeAccuracy = testAccuracy;
+                }
+            }
+            final EpochStats stats = new EpochStats(epoch, lossSum / batches, penaltySum / batches,
+                (double)correct / seen, testAccuracy, seconds, seen / seconds);
+            history.add(stats);
+            final int done = epoch + 1 - firstEpoch;
+            final double eta = trainedSecondsThisRun(history, firstEpoch) / done * (config.epochs() - epoch - 1);
+            log.printf(Locale.ROOT, "epoch %2d/%d  loss %.4f  range %.4g  train %.2f %%  test %.2f %%  " +
+                    "%.0f img/s  %.1f s  ETA %s%s%n", epoch + 1, config.epochs(), stats.loss(), stats.penalty(),
+                PERCENT * stats.trainAccuracy(), PERCENT * testAccuracy, stats.imagesPerSecond(), seconds,
+                minutes(eta), rangeNote);
+            final boolean finalEpoch = epoch + 1 == config.epochs();
+            if (finalEpoch && selectByRange && inRangeEpoch >= 0 && inRangeEpoch != epoch &&
+                inRangeAccuracy >= testAccuracy - SELECTION_TOLERANCE)
+            {
+                // PILLAR's model selection: a model whose activation inputs escape [-r, r] can blow up under
+                // encryption, so an epoch that kept them all inside wins over the escaping last one unless it is
+                // clearly less accurate
+                restore(inRange);
+                log.printf(Locale.ROOT, "model selection: epoch %d escapes [-%s, %s]; exporting the weights of " +
+                    "epoch %d (test %.2f %%), the most accurate whose test-set activation inputs all stayed " +
+                    "inside%n", epoch + 1, config.clip(), config.clip(), inRangeEpoch + 1,
+                    PERCENT * inRangeAccuracy);
+            }
+            else if (finalEpoch && selectByRange && inRangeEpoch != epoch)
+            {
+                log.printf(Locale.ROOT, "model selection: no epoch within %.1f points of the last one kept every " +
+                    "test-set activation input inside [-%s, %s]; exporting the last epoch%n",
+                    PERCENT * SELECTION_TOLERANCE, config.clip(), config.clip());
+            }
+            if (checkpoint != null)
+            {
+                Checkpoint.save(checkpoint, config, new Checkpoint.State(epoch + 1, step, history), network,
+                    optimizer);
+            }
+        }
+        return history;
+    }
+
+    private static ActivationStats combine(final Iterable<ActivationStats> sites, final double bound)
+    {
+        final ActivationStats all = new ActivationStats(bound);
+        for (final ActivationStats s : sites)
+        {
+            all.add(s.elements(), s.outside(), s.maxAbs());
+        }
+        return all;
+    }
+
+    /** Copies every parameter and buffer into {@code into} (allocated on first use). */
+    private float[][] snapshot(final float[][] into)
+    {
+        final List<Param> params = network.params();
+        final float[][] copy = into != null ? into : new float[params.size()][];
+        for (int i = 0; i < copy.length; i++)
+        {
+            final float[] v = params.get(i).value();
+            if (copy[i] == null)
+            {
+                copy[i] = new float[v.length];
+            }
+            System.arraycopy(v, 0, copy[i], 0, v.length);
+        }
+        return copy;
+    }
+
+    private void restore(final float[][] copy)
+    {
+        final List<Param> params = network.params();
+        for (int i = 0; i < copy.length; i++)
+        {
+            System.arraycopy(copy[i], 0, params.get(i).value(), 0, copy[i].length);
+        }
+    }
+
+    private static double trainedSecondsThisRun(final List<EpochStats> history, final int firstEpoch)
+    {
+        double s = 0;
+        for (final EpochStats e : history)
+        {
+            s += e.epoch() >= firstEpoch ? e.seconds() : 0;
+        }
+        return s;
+    }
+
+    /** {@code 4m 05s}. */
+    static String minutes(final double seconds)
+    {
+        final long s = Math.round(seconds);
+        return String.format(Locale.ROOT, "%dm %02ds", s / SECONDS_PER_MINUTE, s % SECONDS_PER_MINUTE);
+    }
+
+    /** Fraction of items whose largest logit is the label. */
+    static double accuracy(final float[] logits, final int[] labels)
+    {
+        final int classes = logits.length / labels.length;
+        final int[] top = SoftmaxCrossEntropy.top1(logits, labels.length, classes);
+        int correct = 0;
+        for (int i = 0; i < labels.length; i++)
+        {
+            correct += top[i] == labels[i] ? 1 : 0;
+        }
+        return (double)correct / labels.length;
+    }
+}

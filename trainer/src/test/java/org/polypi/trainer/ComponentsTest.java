@@ -1,0 +1,226 @@
+package org.polypi.trainer;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+import org.polypi.datasets.Dataset;
+import org.polypi.datasets.Normalization;
+import org.polypi.model.Shape;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Optimizers, schedules, the batch source and the command line against hand-computed values. */
+final class ComponentsTest
+{
+    private static Param param(final float value, final float grad, final boolean decay)
+    {
+        final Param p = Param.trainable("w", Shape.of(1), value, decay);
+        p.grad()[0] = grad;
+        return p;
+    }
+
+    @Test
+    void sgdNesterovMatchesTheClosedForm()
+    {
+        final Param p = param(1.0f, 0.5f, true);
+        final Sgd sgd = new Sgd(List.of(p), 0.9, true, 0.1);
+        sgd.step(0.01);
+        // g = 0.5 + 0.1·1 = 0.6, v = 0.6, w = 1 - 0.01·(0.6 + 0.9·0.6)
+        assertEquals(1 - 0.01 * (0.6 + 0.9 * 0.6), p.value()[0], 1e-7);
+        final float w1 = p.value()[0];
+        sgd.step(0.01);
+        final double g = 0.5 + 0.1 * w1;
+        final double v = 0.9 * 0.6 + g;
+        assertEquals(w1 - 0.01 * (g + 0.9 * v), p.value()[0], 1e-6);
+        assertEquals(2, sgd.steps());
+    }
+
+    @Test
+    void sgdDoesNotDecayBiasesOrNorms()
+    {
+        final Param p = param(2.0f, 0f, false);
+        new Sgd(List.of(p), 0.9, false, 0.5).step(0.1);
+        assertEquals(2.0f, p.value()[0], 0f);
+    }
+
+    @Test
+    void adamFirstStepMovesByTheLearningRate()
+    {
+        // bias correction makes the first update lr · g / |g| for any g
+        final Param a = param(1.0f, 3.0f, false);
+        final Param b = param(1.0f, -0.001f, false);
+        new Adam(List.of(a, b), 0).step(0.01);
+        assertEquals(0.99, a.value()[0], 1e-6);
+        assertEquals(1.01, b.value()[0], 1e-5);
+        final Param c = param(1.0f, 0f, true);
+        new Adam(List.of(c), 0.5).step(0.1);
+        assertEquals(1 - 0.1 * 0.5, c.value()[0], 1e-7, "decoupled weight decay");
+    }
+
+    @Test
+    void cosineScheduleWarmsUpLinearlyThenDecaysToTheFloor()
+    {
+        final CosineSchedule s = new CosineSchedule(1.0, 0.0, 10, 110);
+        assertEquals(0.1, s.at(0), 1e-12);
+        assertEquals(1.0, s.at(9), 1e-12);
+        assertEquals(1.0, s.at(10), 1e-12);
+        assertEquals(0.5, s.at(60), 1e-12);
+        assertEquals(0.0, s.at(110), 1e-12);
+        assertTrue(s.at(100) > 0 && s.at(100) < s.at(90));
+        assertThrows(IllegalArgumentException.class, () -> new CosineSchedule(1.0, 0, 20, 10));
+        assertThrows(IllegalArgumentException.class, () -> new CosineSchedule(0, 0, 0, 10));
+    }
+
+    @Test
+    void pillarWarmupFollowsTheReleasedTable()
+    {
+        final PillarSchedule s = new PillarSchedule(1.0, 10, true, true);
+        final int[] gammas = {4, 6, 8, 10, 10};
+        final double[] betas = {0.01, 0.02, 0.1, 0.2, 1.0};
+        for (int e = 0; e < gammas.length; e++)
+        {
+            assertEquals(gammas[e], s.gammaAt(e));
+            assertEquals(betas[e], s.betaAt(e), 1e-12);
+        }
+        assertEquals(0, s.crossEntropyWeight(0));
+        assertEquals(1, s.crossEntropyWeight(1));
+        final PillarSchedule flat = new PillarSchedule(1.0, 8, false, true);
+        assertEquals(8, flat.gammaAt(0));
+        assertEquals(1, flat.crossEntropyWeight(0));
+        assertThrows(IllegalArgumentException.class, () -> new PillarSchedule(1.0, 5, true, false));
+    }
+
+    @Test
+    void rangePenaltySumsEvenPowers()
+    {
+        final RangePenalty p = new RangePenalty(2.0, 4);
+        p.set(8.0, 4);
+        assertEquals(2.0, p.siteWeight(), 0);
+        assertEquals(81.0 / 16, p.power(1.5), 1e-12);
+        assertEquals(-27.0 / 8, p.powerBelow(-1.5), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> p.set(1, 3));
+        assertThrows(IllegalArgumentException.class, () -> p.set(-1, 2));
+    }
+
+    /** Four 1x3x4 images whose pixel (r, q) is 100·image + 10·r + q. */
+    private static Dataset ramp()
+    {
+        final float[] v = new float[4 * 12];
+        for (int i = 0; i < 4; i++)
+        {
+            for (int r = 0; r < 3; r++)
+            {
+                for (int q = 0; q < 4; q++)
+                {
+                    v[i * 12 + r * 4 + q] = 100 * i + 10 * r + q;
+                }
+            }
+        }
+        return Dataset.of(v, new int[] {0, 1, 2, 3}, 1, 3, 4, List.of("a", "b", "c", "d"), Normalization.raw());
+    }
+
+    @Test
+    void batchSourceShufflesDeterministicallyAndAugmentsByFlipAndShift()
+    {
+        final BatchSource plain = new BatchSource(ramp(), false, 0, 5);
+        final int[] order = plain.shuffle(plain.random(0));
+        assertArrayEquals(order, plain.shuffle(plain.random(0)));
+        final int[] sorted = order.clone();
+        Arrays.sort(sorted);
+        assertArrayEquals(new int[] {0, 1, 2, 3}, sorted);
+        assertEquals(2, plain.batches(3));
+
+        final float[] x = new float[2 * 12];
+        final int[] y = new int[2];
+        plain.fill(new int[] {2, 1}, 0, 2, plain.random(0), x, y);
+        assertArrayEquals(new int[] {2, 1}, y);
+        assertEquals(200f, x[0]);
+        assertEquals(123f, x[12 + 11]);
+
+        // with flips and shifts every output pixel is a shifted, maybe mirrored, source pixel or background (0)
+        final BatchSource aug = new BatchSource(ramp(), true, 1, 5);
+        final SplittableRandom random = aug.random(3);
+        boolean mirrored = false;
+        for (int trial = 0; trial < 50; trial++)
+        {
+            aug.fill(new int[] {1}, 0, 1, random, x, y);
+            final float corner = x[0];
+            for (int r = 0; r < 3; r++)
+            {
+                for (int q = 0; q < 4; q++)
+                {
+                    final float v = x[r * 4 + q];
+                    assertTrue(v == 0f || (v >= 100 && v < 200), "pixel " + v);
+                }
+            }
+            // within a row, neighbours differ by one column in one direction
+            final float a = x[4 + 1];
+            final float b = x[4 + 2];
+            if (a != 0f && b != 0f)
+            {
+                assertEquals(1f, Math.abs(a - b), 0f);
+                mirrored |= a > b;
+            }
+            assertTrue(corner == 0f || corner >= 100);
+        }
+        assertTrue(mirrored, "50 draws without a single flip");
+    }
+
+    @Test
+    void commandLineParsesOptionsAndRejectsUnknownOnes()
+    {
+        final TrainerMain.Options o = TrainerMain.Options.parse(new String[] {"--net", "lenet", "--act", "pillar",
+            "--degree", "2", "--epochs", "3", "--lr", "0.1", "--no-flip", "--resume", "--out", "m.pim"});
+        final TrainConfig c = o.config.build();
+        assertEquals(2, c.degree());
+        assertEquals(3, c.epochs());
+        assertEquals(0.1, c.learningRate());
+        assertEquals(false, c.flip());
+        assertTrue(o.resume);
+        assertEquals("lenet-pillar2.pim", TrainerMain.defaultName(c));
+        assertEquals("minionn-herpn.pim", TrainerMain.defaultName(TrainerMain.Options.parse(
+            new String[] {"--net", "minionn", "--act", "herpn"}).config.build()));
+        assertThrows(IllegalArgumentException.class, () -> TrainerMain.Options.parse(
+            new String[] {"--net", "lenet", "--act", "relu", "--bogus"}));
+        assertThrows(IllegalArgumentException.class, () -> TrainerMain.Options.parse(new String[] {"--net", "lenet"}));
+        assertThrows(IllegalArgumentException.class, () -> TrainerMain.Options.parse(
+            new String[] {"--net", "lenet", "--act", "relu", "--epochs"}));
+        assertThrows(IllegalArgumentException.class, () -> TrainerMain.Options.parse(
+            new String[] {"--net", "resnet18", "--act", "relu"}).config.build());
+        assertNotEquals(c.signature(), o.config.seed(2).build().signature());
+    }
+
+    @Test
+    void entryPointReportsBadOptionsInOneLineWithoutThrowing()
+    {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        final PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+        final PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
+        assertEquals(TrainerMain.EXIT_USAGE, TrainerMain.run(new String[] {"--net", "lenet", "--act", "tanh"}, o, e));
+        final String first = err.toString(StandardCharsets.UTF_8).lines().findFirst().orElseThrow();
+        assertTrue(first.contains("unknown activation tanh"), first);
+        err.reset();
+        assertEquals(TrainerMain.EXIT_USAGE, TrainerMain.run(new String[] {"--net", "lenet", "--act", "relu",
+            "--epochs", "many"}, o, e));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--epochs needs an integer, got many"));
+        assertEquals(TrainerMain.EXIT_USAGE, TrainerMain.run(new String[] {"--net", "vgg", "--act", "relu"}, o, e));
+        assertEquals(0, TrainerMain.run(new String[] {"--help"}, o, e));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("--degree"));
+    }
+
+    @Test
+    void csvFieldsWithCommasRoundTrip()
+    {
+        assertEquals(List.of("a", "b, c", "d\"e", ""), ResultsTable.parseCsv("a,\"b, c\",\"d\"\"e\","));
+    }
+}

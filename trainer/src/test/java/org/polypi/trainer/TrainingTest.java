@@ -1,0 +1,222 @@
+package org.polypi.trainer;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.polypi.datasets.BundledSample;
+import org.polypi.datasets.Dataset;
+import org.polypi.datasets.FashionMnist;
+import org.polypi.model.Layer;
+import org.polypi.model.ModelFormat;
+import org.polypi.model.ModelGraph;
+import org.polypi.model.ReferenceNetworks.Workload;
+import org.polypi.model.reference.FloatInference;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * End-to-end properties of the training loop on the bundled Fashion-MNIST sample (no installed data needed): a tiny
+ * network overfits 64 images, the same seed gives the same weights bit for bit, a run resumed from a checkpoint
+ * equals an uninterrupted one, and an exported model read back from its file computes what the trainer computes.
+ */
+final class TrainingTest
+{
+    private static final Dataset SAMPLE = BundledSample.fashionMnistTest(FashionMnist.STANDARD_NORMALIZATION);
+    private static final Dataset TRAIN = SAMPLE.slice(0, 64);
+    private static final Dataset TEST = SAMPLE.slice(400, 500);
+    /** Test images of the export check: the fixed-point run is slow until the JIT has compiled it. */
+    private static final int EXPORT_TEST_IMAGES = 24;
+
+    @TempDir
+    Path dir;
+
+    private static Trainer trainer(final TrainConfig config)
+    {
+        final Trainer t = new Trainer(config, TRAIN, TEST, new PrintStream(new ByteArrayOutputStream(), true,
+            StandardCharsets.UTF_8));
+        t.progressSeconds(0);
+        return t;
+    }
+
+    private static TrainConfig.Builder tiny(final Workload net, final ActivationChoice act)
+    {
+        return TrainConfig.builder(net, act).batchSize(16).epochs(2).warmupEpochs(0.5);
+    }
+
+    @Test
+    void lossDropsWhenOverfittingSixtyFourImages() throws IOException
+    {
+        for (final ActivationChoice act : ActivationChoice.values())
+        {
+            final List<EpochStats> h = trainer(tiny(Workload.LENET, act).degree(2).epochs(8).learningRate(0.05)
+                .flip(false).build()).train(null, false);
+            final double first = h.getFirst().loss();
+            final double last = h.getLast().loss();
+            assertTrue(last < 0.5 * first, act + ": loss went from " + first + " to " + last);
+            assertTrue(h.getLast().trainAccuracy() > 0.8, act + ": train accuracy " + h.getLast().trainAccuracy());
+        }
+    }
+
+    @Test
+    void sameSeedGivesBitIdenticalWeights() throws IOException
+    {
+        final TrainConfig config = tiny(Workload.LENET, ActivationChoice.PILLAR).cropPadding(2).seed(7).build();
+        final Trainer a = trainer(config);
+        final Trainer b = trainer(config);
+        a.train(null, false);
+        b.train(null, false);
+        assertSameParams(a.network(), b.network());
+        final Trainer c = trainer(config.toBuilder().seed(8).build());
+        c.train(null, false);
+        assertFalse(Arrays.equals(a.network().params().getFirst().value(),
+            c.network().params().getFirst().value()), "another seed must give other weights");
+    }
+
+    @Test
+    void resumedRunEqualsUninterruptedRun() throws IOException
+    {
+        for (final String optimizer : new String[] {"sgd", "adam"})
+        {
+            final TrainConfig config = tiny(Workload.MLP, ActivationChoice.PILLAR).epochs(3).optimizer(optimizer)
+                .learningRate("adam".equals(optimizer) ? 0.01 : 0.05).build();
+            final Trainer straight = trainer(config);
+            final List<EpochStats> full = straight.train(null, false);
+
+            final Path ckpt = dir.resolve(optimizer + ".ckpt");
+            final Trainer first = trainer(config);
+            first.train(ckpt, false, 1);
+            final Trainer second = trainer(config);
+            final List<EpochStats> resumed = second.train(ckpt, true);
+            assertSameParams(straight.network(), second.network());
+            assertEquals(full.size(), resumed.size());
+            assertEquals(full.getLast().loss(), resumed.getLast().loss(), 0.0);
+        }
+    }
+
+    @Test
+    void checkpointOfAnotherConfigOrCorruptIsRefused() throws IOException
+    {
+        final TrainConfig config = tiny(Workload.MLP, ActivationChoice.RELU).epochs(1).build();
+        final Path ckpt = dir.resolve("run.ckpt");
+        trainer(config).train(ckpt, false);
+        final Trainer other = trainer(config.toBuilder().seed(99).build());
+        final IOException e = assertThrows(IOException.class, () -> other.train(ckpt, true));
+        assertTrue(e.getMessage().contains("another config"), e.getMessage());
+        final byte[] bytes = Files.readAllBytes(ckpt);
+        bytes[bytes.length / 2] ^= 1;
+        Files.write(ckpt, bytes);
+        final IOException corrupt = assertThrows(IOException.class, () -> trainer(config).train(ckpt, true));
+        assertTrue(corrupt.getMessage().contains("CRC32C"), corrupt.getMessage());
+    }
+
+    @Test
+    void exportedModelReadBackComputesWhatTheTrainerComputes() throws IOException
+    {
+        for (final ActivationChoice act : ActivationChoice.values())
+        {
+            final Trainer t = trainer(tiny(Workload.LENET, act).degree(4).testLimit(EXPORT_TEST_IMAGES).build());
+            final List<EpochStats> h = t.train(null, false);
+            final Path file = dir.resolve("lenet-" + act.id() + ".pim");
+            final Exporter.Report r = Exporter.export(t, h, 0.1, file, 16);
+
+            final ModelGraph model = ModelFormat.read(file);
+            assertEquals(r.model(), model);
+            assertFalse(model.contains(Layer.BatchNorm.class), act + ": BatchNorm must be folded");
+            final Class<? extends Layer> site = switch (act)
+            {
+                case RELU -> Layer.ReLU.class;
+                case PILLAR -> Layer.Poly.class;
+                case HERPN -> Layer.ChannelPoly.class;
+                case SENET -> Layer.MaskedReLU.class;
+            };
+            assertTrue(model.contains(site), act + ": activation sites must be " + site.getSimpleName());
+            assertEquals(15_220, model.activationSites());
+
+            final Dataset test = t.testData();
+            final float[] images = test.toFloatArray();
+            final float[] ours = t.network().logits(images, test.count());
+            final float[] theirs = FloatInference.of(model).run(images, test.count()).logits();
+            double scale = 0;
+            for (final float v : ours)
+            {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            for (int i = 0; i < ours.length; i++)
+            {
+                assertEquals(ours[i], theirs[i], 1e-4 * (1 + scale), act + ": logit " + i);
+            }
+            assertEquals(r.trainerAccuracy(), r.floatAccuracy(), 0.0, act + ": top-1 of trainer and float32");
+            assertTrue(r.agreement() >= 0.97, act + ": fixed point agrees on " + r.agreement());
+            assertEquals(t.network().recordActivations(null).size(), 0);
+            assertEquals(15_220L * test.count(), r.overall().elements(), "stats over every activation input");
+            final String json = Files.readString(Exporter.sidecar(file));
+            assertTrue(json.contains("\"activation_inputs\""));
+            assertEquals(t.config().signature(), EvaluateMain.config(json).signature(), "sidecar config round trip");
+            assertEquals(List.of(16, 12), r.fixedPoint().stream().map(Exporter.FixedPointResult::bits).toList());
+
+            // an independent measurement from the file alone (graph cut before each site) sees the same inputs
+            final ActivationStats again = EvaluateMain.activationInputs(model, images, test.count(),
+                t.config().clip());
+            assertEquals(r.overall().elements(), again.elements(), act + ": elements");
+            assertEquals(r.overall().maxAbs(), again.maxAbs(), 1e-3 * (1 + r.overall().maxAbs()), act + ": max");
+        }
+    }
+
+    @Test
+    void senetKeepsTheBudgetAndExportsItsMasks() throws IOException
+    {
+        final Trainer t = trainer(tiny(Workload.LENET, ActivationChoice.RELU).testLimit(EXPORT_TEST_IMAGES).build());
+        final List<EpochStats> h = t.train(null, false);
+        final Path teacherFile = dir.resolve("teacher.pim");
+        Exporter.export(t, h, 0.1, teacherFile, 16);
+        final ModelGraph teacher = ModelFormat.read(teacherFile);
+
+        final TrainConfig config = tiny(Workload.LENET, ActivationChoice.SENET).epochs(1).learningRate(0.01)
+            .testLimit(EXPORT_TEST_IMAGES).build();
+        final Senet senet = new Senet(config, teacher, TRAIN, TEST, new PrintStream(new ByteArrayOutputStream(),
+            true, StandardCharsets.UTF_8), 0.5, 1);
+        final List<EpochStats> history = senet.train();
+        assertEquals(2, history.size(), "one mask-search and one fine-tuning epoch");
+        assertEquals(15_220, senet.teacherRelus());
+        assertTrue(senet.relus() <= 15_220 / 2 && senet.relus() >= 15_220 / 2 - 3, "kept " + senet.relus());
+
+        final Path file = dir.resolve("lenet-senet.pim");
+        final ResultsTable.Row row = senet.export(file, history, 0.1);
+        final ModelGraph model = ModelFormat.read(file);
+        assertTrue(model.contains(Layer.MaskedReLU.class));
+        assertFalse(model.contains(Layer.ReLU.class));
+        assertEquals(senet.relus(), model.comparisons(), "the exported masks are the searched ones");
+        final float[] images = TEST.slice(0, EXPORT_TEST_IMAGES).toFloatArray();
+        final float[] ours = senet.student().logits(images, EXPORT_TEST_IMAGES);
+        final float[] theirs = FloatInference.of(model).run(images, EXPORT_TEST_IMAGES).logits();
+        for (int i = 0; i < ours.length; i++)
+        {
+            assertEquals(ours[i], theirs[i], 1e-4 * (1 + Math.abs(ours[i])), "logit " + i);
+        }
+        assertEquals(config.signature(), EvaluateMain.config(Files.readString(Exporter.sidecar(file))).signature());
+        assertTrue(row.fixedPoint().getFirst().agreement() >= 0.9);
+    }
+
+    private static void assertSameParams(final Network a, final Network b)
+    {
+        final List<Param> pa = a.params();
+        final List<Param> pb = b.params();
+        assertEquals(pa.size(), pb.size());
+        for (int i = 0; i < pa.size(); i++)
+        {
+            assertArrayEquals(pa.get(i).value(), pb.get(i).value(), pa.get(i).name());
+        }
+    }
+}
