@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The "embed the engine in a Java service" example of docs/embedding.md (and the README): the code between the
+ * The "embed the engine in a Java service" example of docs/embedding.md and the README: the code between the
  * EXAMPLE markers must compile, run, and appear verbatim in the document.
  */
 final class EmbeddingExampleTest
@@ -95,8 +95,10 @@ final class EmbeddingExampleTest
             source.indexOf("    // EXAMPLE END")).lines()
             .map(l -> l.startsWith(INDENT) ? l.substring(INDENT.length()) : l)
             .collect(Collectors.joining("\n", "", "\n"));
-        final String doc = Files.readString(home.resolve("docs/embedding.md"), StandardCharsets.UTF_8);
-        assertTrue(doc.contains(example), "docs/embedding.md must contain, verbatim (unindented):\n" +
-            example);
+        for (final String page : new String[]{"docs/embedding.md", "README.md"})
+        {
+            final String doc = Files.readString(home.resolve(page), StandardCharsets.UTF_8);
+            assertTrue(doc.contains(example), page + " must contain, verbatim (unindented):\n" + example);
+        }
     }
 }
