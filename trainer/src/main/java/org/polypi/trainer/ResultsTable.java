@@ -205,6 +205,11 @@ public final class ResultsTable
             }
             final Double reluGoal = "lenet".equals(net) ? Double.valueOf(W2_RELU_GOAL) :
                 "minionn-fmnist".equals(net) ? Double.valueOf(W3_RELU_GOAL) : null;
+            if (relu == null && reluGoal != null)
+            {
+                sb.append(String.format(Locale.ROOT, "- %s ReLU >= %.1f %%: no run on the full data (partial runs " +
+                    "only) **MISS**%n", net, reluGoal));
+            }
             if (relu != null && reluGoal != null)
             {
                 final double acc = value(relu, "test_acc_float32");
