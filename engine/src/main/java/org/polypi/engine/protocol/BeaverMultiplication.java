@@ -55,7 +55,7 @@ public final class BeaverMultiplication
         }
         final RingKernels k = session.kernels();
         final RingTensor[] z = new RingTensor[count];
-        try (Arena tmp = Arena.ofConfined())
+        try (Arena tmp = session.temporaries())
         {
             final RingTensor[] masked = new RingTensor[2 * count];
             for (int i = 0; i < count; i++)

@@ -100,7 +100,7 @@ public final class Comparison
         final long words = BitShares.words(n);
         final boolean party0 = session.holdsConstants();
         final RingTensor out = session.allocate(x.shape());
-        try (Arena tmp = Arena.ofConfined())
+        try (Arena tmp = session.temporaries())
         {
             final RingTensor c = RingTensor.allocate(tmp, x.shape());
             session.kernels().add(x.segment(), material.r().segment(), c.segment(), n);

@@ -110,7 +110,7 @@ public final class CrypTenPolynomial
         final RingKernels k = session.kernels();
         final long n = x.size();
         final RingTensor y = session.allocate(x.shape());
-        try (Arena tmp = Arena.ofConfined())
+        try (Arena tmp = session.temporaries())
         {
             final RingTensor term = RingTensor.allocate(tmp, x.shape());
             for (int p = 1; p <= degree; p++)

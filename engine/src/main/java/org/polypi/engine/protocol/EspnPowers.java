@@ -44,7 +44,7 @@ public final class EspnPowers
         // own[i] = x_b^i, i = 1..d (local)
         final RingTensor[] own = new RingTensor[d + 1];
         final RingTensor[] out = new RingTensor[d];
-        try (Arena tmp = Arena.ofConfined())
+        try (Arena tmp = session.temporaries())
         {
             own[1] = x;
             for (int i = 2; i <= d; i++)

@@ -47,7 +47,7 @@ public final class FaithfulTruncation
         final RingKernels k = session.kernels();
         final long n = x.size();
         final RingTensor y = session.allocate(x.shape());
-        try (Arena tmp = Arena.ofConfined())
+        try (Arena tmp = session.temporaries())
         {
             final RingTensor c = RingTensor.allocate(tmp, x.shape());
             k.add(x.segment(), pair.r().segment(), c.segment(), n);

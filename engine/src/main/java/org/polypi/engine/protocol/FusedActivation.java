@@ -42,7 +42,7 @@ public final class FusedActivation
         final RingKernels k = session.kernels();
         final long n = z.size();
         final RingTensor[][] powers = new RingTensor[plan.copies()][];
-        try (Arena tmp = Arena.ofConfined())
+        try (Arena tmp = session.temporaries())
         {
             final RingTensor c = RingTensor.allocate(tmp, z.shape());
             k.add(z.segment(), material.r().segment(), c.segment(), n);

@@ -35,7 +35,7 @@ public final class HoneyBadgerPowers
             rs[i] = r[i].segment();
             xs[i] = out[i].segment();
         }
-        try (Arena tmp = Arena.ofConfined())
+        try (Arena tmp = session.temporaries())
         {
             final RingTensor c = RingTensor.allocate(tmp, x.shape());
             session.kernels().sub(x.segment(), r[0].segment(), c.segment(), n);

@@ -1,6 +1,5 @@
 package org.polypi.engine.protocol;
 
-import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -97,13 +96,12 @@ public final class LinearLayer
         query.use.take();
         final RingKernels k = session.kernels();
         final RingTensor z = session.allocate(op.outputShape());
-        try (Arena tmp = Arena.ofShared())
-        {
-            final RingTensor e = RingTensor.allocate(tmp, op.inputShape());
-            k.sub(x.segment(), query.a.segment(), e.segment(), e.size());
-            Opener.open(session, new RingTensor[]{e}, new RingTensor[]{e});
-            op.apply(k, e.segment(), layer.m.segment(), z.segment());
-        }
+        // E lives in the query's arena rather than an arena of its own: closing a shared arena per layer costs a
+        // handshake with every thread, and the query arena is shared so the product can still use every core.
+        final RingTensor e = session.allocate(op.inputShape());
+        k.sub(x.segment(), query.a.segment(), e.segment(), e.size());
+        Opener.open(session, new RingTensor[]{e}, new RingTensor[]{e});
+        op.apply(k, e.segment(), layer.m.segment(), z.segment());
         k.add(z.segment(), query.p.segment(), z.segment(), z.size());
         return z;
     }

@@ -58,7 +58,7 @@ public final class MaxPool
         }
         final RingKernels k = session.kernels();
         final RingTensor out = session.allocate(outputShape(x, plan));
-        try (Arena tmp = Arena.ofConfined())
+        try (Arena tmp = session.temporaries())
         {
             final PartySession temporary = session.withArena(tmp);
             MemorySegment current = x.segment();

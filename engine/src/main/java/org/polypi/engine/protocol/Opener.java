@@ -42,7 +42,7 @@ public final class Opener
     {
         checkPairs("shares", shares, "opened", opened);
         final RingKernels k = session.kernels();
-        try (Arena tmp = Arena.ofConfined())
+        try (Arena tmp = session.temporaries())
         {
             final MemorySegment received = tmp.allocate(totalBytes(shares), RingTensor.ALIGNMENT_BYTES);
             exchangeRaw(session, shares, received, tmp);
@@ -66,7 +66,7 @@ public final class Opener
     public static void exchange(final PartySession session, final RingTensor[] mine, final RingTensor[] theirs)
     {
         checkPairs("mine", mine, "theirs", theirs);
-        try (Arena tmp = Arena.ofConfined())
+        try (Arena tmp = session.temporaries())
         {
             final MemorySegment received = tmp.allocate(totalBytes(mine), RingTensor.ALIGNMENT_BYTES);
             exchangeRaw(session, mine, received, tmp);

@@ -1,6 +1,7 @@
 package org.polypi.engine.protocol;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
 import org.polypi.engine.transport.Party;
@@ -15,7 +16,8 @@ import org.polypi.kernels.RingTensor;
  * <p>
  * The session does not own the arena: the caller decides its lifetime (the engine keeps model-lifetime state, such
  * as opened weight masks, in a connection arena and per-query tensors in a query arena, see
- * {@link #withArena}). Temporaries of a protocol step live in an arena of their own, closed when the step returns.
+ * {@link #withArena}, {@link #forQuery}). Temporaries of a protocol step live in {@link #temporaries()}: an arena of
+ * their own closed when the step returns, or, in a query session, the query's arena.
  * A shared arena lets the linear kernels split large products over several cores; a confined one makes them
  * single-threaded. Not thread-safe: one session per party thread.
  */
@@ -24,6 +26,7 @@ public final class PartySession
     private final Transport transport;
     private final Arena arena;
     private final RingKernels kernels;
+    private final boolean queryScoped;
 
     /**
      * A session of the party that owns {@code transport}, allocating its outputs in {@code arena}.
@@ -38,6 +41,13 @@ public final class PartySession
     /** As {@link #PartySession(Transport, Arena)} with an explicit kernel backend. */
     public PartySession(final Transport transport, final Arena arena, final RingKernels kernels)
     {
+        this(transport, arena, kernels, false);
+    }
+
+    private PartySession(final Transport transport, final Arena arena, final RingKernels kernels,
+                         final boolean queryScoped)
+    {
+        this.queryScoped = queryScoped;
         this.transport = Objects.requireNonNull(transport, "transport");
         this.arena = Objects.requireNonNull(arena, "arena");
         this.kernels = Objects.requireNonNull(kernels, "kernels");
@@ -51,6 +61,26 @@ public final class PartySession
     public PartySession withArena(final Arena otherArena)
     {
         return new PartySession(transport, otherArena, kernels);
+    }
+
+    /**
+     * The same party, transport and kernels, allocating its outputs in {@code queryArena}, an arena that ends with
+     * the query: the steps' temporaries then go to it as well (see {@link #temporaries()}).
+     */
+    public PartySession forQuery(final Arena queryArena)
+    {
+        return new PartySession(transport, queryArena, kernels, true);
+    }
+
+    /**
+     * Where a protocol step puts its temporaries; close it when the step returns. In a query session
+     * ({@link #forQuery}) it is the query's arena itself, closing does nothing and the memory goes with the query:
+     * the engine's query arena serves the online phase from memory allocated and zeroed offline, so a step's
+     * temporaries cost no allocation, zeroing or release in the online window. Otherwise a fresh confined arena.
+     */
+    public Arena temporaries()
+    {
+        return queryScoped ? new Borrowed(arena) : Arena.ofConfined();
     }
 
     /** This party's transport. */
@@ -105,5 +135,34 @@ public final class PartySession
     public String toString()
     {
         return "PartySession[" + transport.self() + "]";
+    }
+
+    /** An arena's allocations under a close that does nothing: the owner closes the arena itself. */
+    private static final class Borrowed implements Arena
+    {
+        private final Arena owner;
+
+        Borrowed(final Arena owner)
+        {
+            this.owner = owner;
+        }
+
+        @Override
+        public MemorySegment allocate(final long byteSize, final long byteAlignment)
+        {
+            return owner.allocate(byteSize, byteAlignment);
+        }
+
+        @Override
+        public MemorySegment.Scope scope()
+        {
+            return owner.scope();
+        }
+
+        @Override
+        public void close()
+        {
+            // The owner's lifetime, not the borrower's, decides when the memory goes.
+        }
     }
 }

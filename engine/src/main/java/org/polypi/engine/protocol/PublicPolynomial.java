@@ -161,7 +161,7 @@ public final class PublicPolynomial
         final RingTensor first = powers.power(0, 1);
         final long n = first.size();
         final RingTensor y = session.allocate(first.shape());
-        try (Arena tmp = Arena.ofConfined())
+        try (Arena tmp = session.temporaries())
         {
             final RingTensor term = RingTensor.allocate(tmp, first.shape());
             for (int p = 1; p <= degree; p++)

@@ -63,7 +63,7 @@ public final class Relu
             throw new IllegalArgumentException("the mask keeps " + kept + " ReLUs but the material is null");
         }
         RingOps.requireSize("material for the kept positions", material.r(), kept);
-        try (Arena tmp = Arena.ofConfined())
+        try (Arena tmp = session.temporaries())
         {
             final RingTensor gathered = RingTensor.allocate(tmp, kept);
             final MemorySegment in = x.segment();

@@ -59,6 +59,8 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
     private ComparisonReceiver comparisons;
     private int queries;
     private boolean setUp;
+    /** Online memory of the largest query so far: the size of the next query's pre-zeroed slab (see {@link QueryArena}). */
+    private long querySlabBytes;
 
     ComputingParty(final Plan plan, final Transport transport, final SessionOptions options, final Party role)
     {
@@ -159,10 +161,10 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
             throw new IllegalStateException(transport.self() + " must be set up before a query");
         }
         final CostMeter meter = transport.meter();
-        final Arena arena = Arena.ofShared();
+        final QueryArena arena = new QueryArena(querySlabBytes);
         try
         {
-            final PartySession qs = session.withArena(arena);
+            final PartySession qs = session.forQuery(arena);
             final List<PlanStep> steps = plan.steps();
             final Object[] pieces = new Object[steps.size()];
             for (int i = 0; i < steps.size(); i++)
@@ -185,7 +187,8 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
                 };
             }
             meter.enter(CostReport.IDLE, CostReport.IDLE);
-            return new Query(arena, qs, pieces);
+            arena.beginOnline();
+            return new Query(arena, qs, pieces, this);
         }
         catch (final RuntimeException | Error e)
         {
@@ -354,15 +357,17 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
     /** One query's material and memory. */
     static final class Query implements AutoCloseable
     {
-        private final Arena arena;
+        private final QueryArena arena;
         private final PartySession session;
         private final Object[] pieces;
+        private final ComputingParty party;
 
-        Query(final Arena arena, final PartySession session, final Object[] pieces)
+        Query(final QueryArena arena, final PartySession session, final Object[] pieces, final ComputingParty party)
         {
             this.arena = arena;
             this.session = session;
             this.pieces = pieces;
+            this.party = party;
         }
 
         PartySession session()
@@ -373,6 +378,7 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
         @Override
         public void close()
         {
+            party.querySlabBytes = Math.max(party.querySlabBytes, arena.demand());
             arena.close();
         }
     }
