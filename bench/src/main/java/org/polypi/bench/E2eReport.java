@@ -231,7 +231,7 @@ final class E2eReport
         {
             md.append("**Note: ").append(context.note()).append("**\n\n");
         }
-        table(md, List.of("", ""), List.of(
+        ReportWriter.table(md, List.of("", ""), List.of(
             List.of("machine", s.machine()),
             List.of("JDK", s.jdk()),
             List.of("OS", s.os()),
@@ -249,7 +249,7 @@ final class E2eReport
         {
             g.add(List.of(goal.name(), goal.target(), goal.measured(), goal.result()));
         }
-        table(md, List.of("goal", "target", "measured", "result"), g);
+        ReportWriter.table(md, List.of("goal", "target", "measured", "result"), g);
 
         if (!context.charts().isEmpty())
         {
@@ -288,7 +288,7 @@ final class E2eReport
                 continue;
             }
             md.append("\n### ").append(w.label()).append(" (").append(arch).append(")\n\n");
-            table(md, List.of("activation", "model", "profile", "batch", "online median ms", "p90 ms", "total ms",
+            ReportWriter.table(md, List.of("activation", "model", "profile", "batch", "online median ms", "p90 ms", "total ms",
                 "inferences/s", "dealer ms", "dealer B/inf", "online B/inf server / client", "rounds", "floor ms",
                 "x floor", "ReLU/this", "runs"), rows);
         }
@@ -315,7 +315,7 @@ final class E2eReport
             md.append("Fashion-MNIST test images; the secure run is three parties in memory at batch 64 (accuracy " +
                 "does not depend on the network profile). Cells of other (workload, activation) pairs ran with " +
                 "random weights: \"-\".\n\n");
-            table(md, List.of("workload", "activation", "model", "images", "float32", "fixed point", "secure",
+            ReportWriter.table(md, List.of("workload", "activation", "model", "images", "float32", "fixed point", "secure",
                 "secure = fixed-point top-1"), dedupe(acc));
         }
 
@@ -335,7 +335,7 @@ final class E2eReport
         }
         final List<String> bdHeader = new ArrayList<>(List.of("cell"));
         bdHeader.addAll(E2eRunner.LAYER_TYPES);
-        table(md, bdHeader, bd);
+        ReportWriter.table(md, bdHeader, bd);
 
         md.append("\n## Polynomial activation steps (issue 4: 1 round, <= d-1 ring elements per party per element)" +
             "\n\n");
@@ -358,7 +358,7 @@ final class E2eReport
         }
         else
         {
-            table(md, List.of("cell", "step", "d", "rounds", "elements per party per element", "result"), ac);
+            ReportWriter.table(md, List.of("cell", "step", "d", "rounds", "elements per party per element", "result"), ac);
         }
 
         if (!protocols.isEmpty())
@@ -386,7 +386,7 @@ final class E2eReport
                     p.protocol().label(), num(p.rounds()), num(p.elementsPerElement()), num(p.medianMs()),
                     num(p.medianMs() / fused), Integer.toString(p.runs())));
             }
-            table(md, List.of("elements", "profile", "protocol", "rounds", "elements per party per element",
+            ReportWriter.table(md, List.of("elements", "profile", "protocol", "rounds", "elements per party per element",
                 "online median ms", "x fused", "runs"), rows);
         }
 
@@ -401,7 +401,7 @@ final class E2eReport
         if (!skipped.isEmpty())
         {
             md.append("\n## Cells not measured\n\n");
-            table(md, List.of("cell", "why"), skipped);
+            ReportWriter.table(md, List.of("cell", "why"), skipped);
         }
         md.append("\n## Definitions\n\n")
             .append("- online latency: from the client's first online message (its input seed), sent once both " +
@@ -474,7 +474,7 @@ final class E2eReport
                 {
                     csv.append(',');
                 }
-                csv.append(quote(f.get(i)));
+                csv.append(ReportWriter.quote(f.get(i)));
             }
             csv.append('\n');
         }
@@ -491,7 +491,7 @@ final class E2eReport
             csv.append(p.elements()).append(',').append(p.profile().id()).append(',').append(p.protocol().name()
                 .toLowerCase(Locale.ROOT)).append(',').append(p.runs()).append(',').append(plain(p.medianMs()))
                 .append(',').append(plain(p.rounds())).append(',').append(plain(p.elementsPerElement())).append(',')
-                .append(quote(context.stamp().commit())).append('\n');
+                .append(ReportWriter.quote(context.stamp().commit())).append('\n');
         }
         return csv.toString();
     }
@@ -554,39 +554,5 @@ final class E2eReport
             return String.format(Locale.ROOT, "%.1f KiB", v / (1 << 10));
         }
         return String.format(Locale.ROOT, "%.0f B", v);
-    }
-
-    private static String quote(final String field)
-    {
-        if (field.indexOf(',') < 0 && field.indexOf('"') < 0 && field.indexOf('\n') < 0)
-        {
-            return field;
-        }
-        return '"' + field.replace("\"", "\"\"") + '"';
-    }
-
-    private static void table(final StringBuilder md, final List<String> headers, final List<List<String>> rows)
-    {
-        line(md, headers);
-        md.append('|');
-        for (int i = 0; i < headers.size(); i++)
-        {
-            md.append("---|");
-        }
-        md.append('\n');
-        for (final List<String> row : rows)
-        {
-            line(md, row);
-        }
-    }
-
-    private static void line(final StringBuilder md, final List<String> cells)
-    {
-        md.append('|');
-        for (final String cell : cells)
-        {
-            md.append(' ').append(cell.replace("|", "\\|")).append(" |");
-        }
-        md.append('\n');
     }
 }

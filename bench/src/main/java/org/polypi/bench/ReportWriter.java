@@ -117,7 +117,7 @@ final class ReportWriter
     }
 
     /** RFC 4180 quoting, only when needed. */
-    private static String quote(final String field)
+    static String quote(final String field)
     {
         if (field.indexOf(',') < 0 && field.indexOf('"') < 0 && field.indexOf('\n') < 0)
         {
@@ -126,7 +126,7 @@ final class ReportWriter
         return '"' + field.replace("\"", "\"\"") + '"';
     }
 
-    private static void table(final StringBuilder md, final List<String> headers, final List<List<String>> rows)
+    static void table(final StringBuilder md, final List<String> headers, final List<List<String>> rows)
     {
         line(md, headers);
         md.append('|');
@@ -141,7 +141,7 @@ final class ReportWriter
         }
     }
 
-    private static void line(final StringBuilder md, final List<String> cells)
+    static void line(final StringBuilder md, final List<String> cells)
     {
         md.append('|');
         for (final String cell : cells)
