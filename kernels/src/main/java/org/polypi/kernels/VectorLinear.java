@@ -25,8 +25,9 @@ import static org.polypi.kernels.RingTensor.ELEMENT;
  *       out row after row, so the micro-kernel streams it with aligned, unit-stride vector loads. Zero columns pad
  *       the last strip. The same panel format serves B row-major, B transposed and the implicit im2col of a
  *       convolution (the input is gathered straight into the panel; no im2col matrix is ever built).</li>
- *   <li>A is read in place when it is row-major (4 row streams); transposed A and partial row strips are copied
- *       into a small zero-padded strip first.</li>
+ *   <li>A is copied, {@link #MR} rows at a time, into a small zero-padded strip, depth-major. Panel and strip are
+ *       heap arrays: C2 hoists an array's bounds checks out of the depth loop, while a segment's liveness check
+ *       stayed in the loop once the call site had seen several segment kinds (W3 ran 5x slower after W2).</li>
  *   <li>The micro-kernel {@link #microKernel} holds a {@link #MR} × {@link #NR} tile of C in 16 vector registers,
  *       does 16 multiply-adds per depth step, and is a small static method called once per tile (C2 only
  *       intrinsifies the Vector API reliably there; a big loop nest compiled on-stack was measured at 1/15 the
@@ -64,8 +65,6 @@ final class VectorLinear
     static final int NR = NR_VECTORS * LANES;
     /** Bytes of one depth step of a packed B strip. */
     private static final long PANEL_ROW_BYTES = (long)NR * Long.BYTES;
-    /** Bytes of one depth step of a packed A strip. */
-    private static final long A_STRIP_STEP_BYTES = (long)MR * Long.BYTES;
     /**
      * Largest depth of a block. A 4-row A strip of this depth (8 KiB) stays in L1 while the B panel streams past it;
      * balanced over the real depth (k = 576 gives three blocks of 192), so no tiny last block.
@@ -193,8 +192,8 @@ final class VectorLinear
         final Scratch scratch = Scratch.acquire();
         try
         {
-            final MemorySegment rowSums = scratch.panel;
-            final long capacity = rowSums.byteSize() / Long.BYTES;
+            final long[] rowSums = scratch.panel;
+            final long capacity = rowSums.length;
             // Output columns per pass, so that the summed input span fits the scratch row (always all of them for
             // any realistic width).
             final int chunk = (int)Math.max(1, Math.min(outW, (capacity - window) / stride + 1));
@@ -340,8 +339,8 @@ final class VectorLinear
             final long bBase = image * bImageBytes;
             final long cBase = image * cImageBytes;
             final long ldcBytes = (long)n * Long.BYTES;
-            final MemorySegment panel = scratch.panel;
-            final MemorySegment aStrip = scratch.aStrip;
+            final long[] panel = scratch.panel;
+            final long[] aStrip = scratch.aStrip;
             final MemorySegment tile = scratch.tile;
             final MemorySegment zeroTile = scratch.zeroTile;
             final int depthBlocks = (k + KC - 1) / KC;
@@ -358,48 +357,29 @@ final class VectorLinear
                     for (int i = m0; i < m1; i += MR)
                     {
                         final int rows = Math.min(MR, m1 - i);
-                        final MemorySegment aSource;
-                        final long aOff;
-                        final long aRowStride;
-                        final long aStep;
-                        if (rows == MR && aLayout == A_ROW_MAJOR)
-                        {
-                            aSource = a;
-                            aOff = ((long)i * k + pc) * Long.BYTES;
-                            aRowStride = (long)k * Long.BYTES;
-                            aStep = Long.BYTES;
-                        }
-                        else
-                        {
-                            packAStrip(i, rows, pc, kc, aStrip);
-                            aSource = aStrip;
-                            aOff = 0;
-                            aRowStride = Long.BYTES;
-                            aStep = A_STRIP_STEP_BYTES;
-                        }
+                        packAStrip(i, rows, pc, kc, aStrip);
                         for (int s = 0; s < strips; s++)
                         {
                             final int j = jc + s * NR;
                             final int cols = Math.min(NR, n1 - j);
-                            final long bOff = (long)s * kc * PANEL_ROW_BYTES;
+                            final int bOff = s * kc * NR;
                             final long cOff = cBase + (long)i * ldcBytes + (long)j * Long.BYTES;
                             if (rows == MR && cols == NR)
                             {
                                 if (accumulate)
                                 {
-                                    microKernel(aSource, aOff, aRowStride, aStep, panel, bOff, kc, c, cOff, ldcBytes,
-                                        c, cOff, ldcBytes);
+                                    microKernel(aStrip, panel, bOff, kc, c, cOff, ldcBytes, c, cOff, ldcBytes);
                                 }
                                 else
                                 {
-                                    microKernel(aSource, aOff, aRowStride, aStep, panel, bOff, kc, zeroTile, 0,
-                                        PANEL_ROW_BYTES, c, cOff, ldcBytes);
+                                    microKernel(aStrip, panel, bOff, kc, zeroTile, 0, PANEL_ROW_BYTES, c, cOff,
+                                        ldcBytes);
                                 }
                             }
                             else
                             {
-                                microKernel(aSource, aOff, aRowStride, aStep, panel, bOff, kc, zeroTile, 0,
-                                    PANEL_ROW_BYTES, tile, 0, PANEL_ROW_BYTES);
+                                microKernel(aStrip, panel, bOff, kc, zeroTile, 0, PANEL_ROW_BYTES, tile, 0,
+                                    PANEL_ROW_BYTES);
                                 mergeTile(tile, c, cOff, ldcBytes, rows, cols, accumulate);
                             }
                         }
@@ -408,7 +388,7 @@ final class VectorLinear
             }
         }
 
-        private void packB(final long bBase, final int pc, final int kc, final int jc, final int nc,
+    private void packB(final long bBase, final int pc, final int kc, final int jc, final int nc,
                            final Scratch scratch)
         {
             switch (bLayout)
@@ -429,30 +409,35 @@ final class VectorLinear
             }
         }
 
-        /** Copies rows [i, i+rows) × depth [pc, pc+kc) of A into a zero-padded MR-row strip, depth-major. */
-        private void packAStrip(final int i, final int rows, final int pc, final int kc, final MemorySegment strip)
+        /**
+         * Copies rows [i, i+rows) × depth [pc, pc+kc) of A into a zero-padded MR-row strip, depth-major. Always
+         * packed, even when A is row-major: the micro-kernel then reads only heap arrays, whose bounds checks C2
+         * hoists out of the depth loop, where a segment's liveness check per load was measured to cost 5x once the
+         * segment types seen at the call site became polymorphic. Packing costs 1 / (panel columns) of the product.
+         */
+        private void packAStrip(final int i, final int rows, final int pc, final int kc, final long[] strip)
         {
             if (aLayout == A_ROW_MAJOR)
             {
                 for (int r = 0; r < MR; r++)
                 {
-                    long dst = (long)r * Long.BYTES;
+                    int dst = r;
                     if (r < rows)
                     {
                         long src = ((long)(i + r) * k + pc) * Long.BYTES;
                         for (int p = 0; p < kc; p++)
                         {
-                            strip.set(ELEMENT, dst, a.get(ELEMENT, src));
+                            strip[dst] = a.get(ELEMENT, src);
                             src += Long.BYTES;
-                            dst += A_STRIP_STEP_BYTES;
+                            dst += MR;
                         }
                     }
                     else
                     {
                         for (int p = 0; p < kc; p++)
                         {
-                            strip.set(ELEMENT, dst, 0L);
-                            dst += A_STRIP_STEP_BYTES;
+                            strip[dst] = 0L;
+                            dst += MR;
                         }
                     }
                 }
@@ -461,31 +446,30 @@ final class VectorLinear
             {
                 long src = ((long)pc * m + i) * Long.BYTES;
                 final long srcStep = (long)m * Long.BYTES;
-                long dst = 0;
+                int dst = 0;
                 for (int p = 0; p < kc; p++)
                 {
                     for (int r = 0; r < MR; r++)
                     {
-                        strip.set(ELEMENT, dst + (long)r * Long.BYTES,
-                            r < rows ? a.get(ELEMENT, src + (long)r * Long.BYTES) : 0L);
+                        strip[dst + r] = r < rows ? a.get(ELEMENT, src + (long)r * Long.BYTES) : 0L;
                     }
                     src += srcStep;
-                    dst += A_STRIP_STEP_BYTES;
+                    dst += MR;
                 }
             }
         }
     }
 
     /**
-     * The register-blocked kernel: {@code C[4 × NR] = Init[4 × NR] + A[4 × kc] · Bpanel[kc × NR]}. A element (r, p)
-     * is read at {@code aOff + r*aRowStride + p*aStep}; the B strip is {@code kc} rows of {@link #NR} longs. The
-     * sixteen accumulators start from {@code init} (C itself to accumulate, a zero tile to overwrite), so there is no
-     * branch and no helper method taking vectors: a vector passed to a method C2 does not inline gets boxed.
+     * The register-blocked kernel: {@code C[4 × NR] = Init[4 × NR] + A[4 × kc] · Bpanel[kc × NR]}. The A strip holds
+     * element (r, p) at {@code p*MR + r}; the B strip is {@code kc} rows of {@link #NR} longs from {@code bOff}. Both
+     * are heap arrays (see {@code packAStrip}). The sixteen accumulators start from {@code init} (C itself to
+     * accumulate, a zero tile to overwrite), so there is no branch and no helper method taking vectors: a vector
+     * passed to a method C2 does not inline gets boxed.
      */
-    private static void microKernel(final MemorySegment a, final long aOff, final long aRowStride, final long aStep,
-                                    final MemorySegment b, final long bOff, final int kc, final MemorySegment init,
-                                    final long initOff, final long initLdBytes, final MemorySegment c, final long cOff,
-                                    final long ldcBytes)
+    private static void microKernel(final long[] a, final long[] b, final int bOff, final int kc,
+                                    final MemorySegment init, final long initOff, final long initLdBytes,
+                                    final MemorySegment c, final long cOff, final long ldcBytes)
     {
         final long i1 = initOff + initLdBytes;
         final long i2 = i1 + initLdBytes;
@@ -506,39 +490,36 @@ final class VectorLinear
         LongVector c31 = LongVector.fromMemorySegment(SPECIES, init, i3 + VECTOR_BYTES, ORDER);
         LongVector c32 = LongVector.fromMemorySegment(SPECIES, init, i3 + 2 * VECTOR_BYTES, ORDER);
         LongVector c33 = LongVector.fromMemorySegment(SPECIES, init, i3 + 3 * VECTOR_BYTES, ORDER);
-        long a0 = aOff;
-        final long r1 = aRowStride;
-        final long r2 = 2 * aRowStride;
-        final long r3 = 3 * aRowStride;
-        long bp = bOff;
+        int ap = 0;
+        int bp = bOff;
         for (int p = 0; p < kc; p++)
         {
-            final LongVector b0 = LongVector.fromMemorySegment(SPECIES, b, bp, ORDER);
-            final LongVector b1 = LongVector.fromMemorySegment(SPECIES, b, bp + VECTOR_BYTES, ORDER);
-            final LongVector b2 = LongVector.fromMemorySegment(SPECIES, b, bp + 2 * VECTOR_BYTES, ORDER);
-            final LongVector b3 = LongVector.fromMemorySegment(SPECIES, b, bp + 3 * VECTOR_BYTES, ORDER);
-            final LongVector x0 = LongVector.broadcast(SPECIES, a.get(ELEMENT, a0));
+            final LongVector b0 = LongVector.fromArray(SPECIES, b, bp);
+            final LongVector b1 = LongVector.fromArray(SPECIES, b, bp + LANES);
+            final LongVector b2 = LongVector.fromArray(SPECIES, b, bp + 2 * LANES);
+            final LongVector b3 = LongVector.fromArray(SPECIES, b, bp + 3 * LANES);
+            final LongVector x0 = LongVector.broadcast(SPECIES, a[ap]);
             c00 = c00.add(b0.mul(x0));
             c01 = c01.add(b1.mul(x0));
             c02 = c02.add(b2.mul(x0));
             c03 = c03.add(b3.mul(x0));
-            final LongVector x1 = LongVector.broadcast(SPECIES, a.get(ELEMENT, a0 + r1));
+            final LongVector x1 = LongVector.broadcast(SPECIES, a[ap + 1]);
             c10 = c10.add(b0.mul(x1));
             c11 = c11.add(b1.mul(x1));
             c12 = c12.add(b2.mul(x1));
             c13 = c13.add(b3.mul(x1));
-            final LongVector x2 = LongVector.broadcast(SPECIES, a.get(ELEMENT, a0 + r2));
+            final LongVector x2 = LongVector.broadcast(SPECIES, a[ap + 2]);
             c20 = c20.add(b0.mul(x2));
             c21 = c21.add(b1.mul(x2));
             c22 = c22.add(b2.mul(x2));
             c23 = c23.add(b3.mul(x2));
-            final LongVector x3 = LongVector.broadcast(SPECIES, a.get(ELEMENT, a0 + r3));
+            final LongVector x3 = LongVector.broadcast(SPECIES, a[ap + 3]);
             c30 = c30.add(b0.mul(x3));
             c31 = c31.add(b1.mul(x3));
             c32 = c32.add(b2.mul(x3));
             c33 = c33.add(b3.mul(x3));
-            a0 += aStep;
-            bp += PANEL_ROW_BYTES;
+            ap += MR;
+            bp += NR;
         }
         final long o1 = cOff + ldcBytes;
         final long o2 = o1 + ldcBytes;
@@ -582,13 +563,13 @@ final class VectorLinear
 
     /** Panel from row-major B (element (p, j) at {@code p*ldb + j}): one vector copy per row and vector. */
     private static void packRowMajorB(final MemorySegment b, final long bBase, final int ldb, final int pc, final int kc,
-                                      final int jc, final int nc, final MemorySegment panel)
+                                      final int jc, final int nc, final long[] panel)
     {
         final long ldbBytes = (long)ldb * Long.BYTES;
         for (int s = 0, j = jc; j < jc + nc; s++, j += NR)
         {
             final long src = bBase + (long)pc * ldbBytes + (long)j * Long.BYTES;
-            final long dst = (long)s * kc * PANEL_ROW_BYTES;
+            final int dst = s * kc * NR;
             final int cols = Math.min(NR, jc + nc - j);
             if (cols == NR)
             {
@@ -602,38 +583,35 @@ final class VectorLinear
     }
 
     private static void copyFullRows(final MemorySegment b, final long srcStart, final long ldbBytes,
-                                     final MemorySegment panel, final long dstStart, final int kc)
+                                     final long[] panel, final int dstStart, final int kc)
     {
         long src = srcStart;
-        long dst = dstStart;
+        int dst = dstStart;
         for (int p = 0; p < kc; p++)
         {
-            LongVector.fromMemorySegment(SPECIES, b, src, ORDER).intoMemorySegment(panel, dst, ORDER);
-            LongVector.fromMemorySegment(SPECIES, b, src + VECTOR_BYTES, ORDER)
-                .intoMemorySegment(panel, dst + VECTOR_BYTES, ORDER);
-            LongVector.fromMemorySegment(SPECIES, b, src + 2 * VECTOR_BYTES, ORDER)
-                .intoMemorySegment(panel, dst + 2 * VECTOR_BYTES, ORDER);
-            LongVector.fromMemorySegment(SPECIES, b, src + 3 * VECTOR_BYTES, ORDER)
-                .intoMemorySegment(panel, dst + 3 * VECTOR_BYTES, ORDER);
+            LongVector.fromMemorySegment(SPECIES, b, src, ORDER).intoArray(panel, dst);
+            LongVector.fromMemorySegment(SPECIES, b, src + VECTOR_BYTES, ORDER).intoArray(panel, dst + LANES);
+            LongVector.fromMemorySegment(SPECIES, b, src + 2 * VECTOR_BYTES, ORDER).intoArray(panel, dst + 2 * LANES);
+            LongVector.fromMemorySegment(SPECIES, b, src + 3 * VECTOR_BYTES, ORDER).intoArray(panel, dst + 3 * LANES);
             src += ldbBytes;
-            dst += PANEL_ROW_BYTES;
+            dst += NR;
         }
     }
 
     /** Last strip of a panel: the first {@code cols} columns copied, the rest zero. */
     private static void copyPartialRows(final MemorySegment b, final long srcStart, final long ldbBytes,
-                                        final MemorySegment panel, final long dstStart, final int kc, final int cols)
+                                        final long[] panel, final int dstStart, final int kc, final int cols)
     {
         for (int v = 0; v < NR_VECTORS; v++)
         {
             final VectorMask<Long> valid = SPECIES.indexInRange(v * LANES, cols);
             long src = srcStart + v * VECTOR_BYTES;
-            long dst = dstStart + v * VECTOR_BYTES;
+            int dst = dstStart + v * LANES;
             for (int p = 0; p < kc; p++)
             {
-                LongVector.fromMemorySegment(SPECIES, b, src, ORDER, valid).intoMemorySegment(panel, dst, ORDER);
+                LongVector.fromMemorySegment(SPECIES, b, src, ORDER, valid).intoArray(panel, dst);
                 src += ldbBytes;
-                dst += PANEL_ROW_BYTES;
+                dst += NR;
             }
         }
     }
@@ -644,12 +622,12 @@ final class VectorLinear
      * last strip) is a scalar transpose, column by column.
      */
     private static void packTransposedB(final MemorySegment b, final int k, final int pc, final int kc, final int jc,
-                                        final int nc, final MemorySegment panel)
+                                        final int nc, final long[] panel)
     {
         final int blockedDepth = LANES == TRANSPOSE_LANES ? kc / TRANSPOSE_LANES * TRANSPOSE_LANES : 0;
         for (int s = 0, j = jc; j < jc + nc; s++, j += NR)
         {
-            final long strip = (long)s * kc * PANEL_ROW_BYTES;
+            final int strip = s * kc * NR;
             final int cols = Math.min(NR, jc + nc - j);
             int firstScalarDepth = 0;
             if (cols == NR && blockedDepth > 0)
@@ -659,23 +637,23 @@ final class VectorLinear
             }
             for (int jj = 0; jj < NR; jj++)
             {
-                long dst = strip + (long)firstScalarDepth * PANEL_ROW_BYTES + (long)jj * Long.BYTES;
+                int dst = strip + firstScalarDepth * NR + jj;
                 if (jj < cols)
                 {
                     long src = ((long)(j + jj) * k + pc + firstScalarDepth) * Long.BYTES;
                     for (int p = firstScalarDepth; p < kc; p++)
                     {
-                        panel.set(ELEMENT, dst, b.get(ELEMENT, src));
+                        panel[dst] = b.get(ELEMENT, src);
                         src += Long.BYTES;
-                        dst += PANEL_ROW_BYTES;
+                        dst += NR;
                     }
                 }
                 else
                 {
                     for (int p = firstScalarDepth; p < kc; p++)
                     {
-                        panel.set(ELEMENT, dst, 0L);
-                        dst += PANEL_ROW_BYTES;
+                        panel[dst] = 0L;
+                        dst += NR;
                     }
                 }
             }
@@ -688,7 +666,7 @@ final class VectorLinear
      * rounds that interleave pairs, then pairs of pairs, then halves) and stored as 8 panel rows.
      */
     private static void transposeStrip(final MemorySegment b, final long srcStart, final long ldbBytes, final int depth,
-                                       final MemorySegment panel, final long dstStart)
+                                       final long[] panel, final int dstStart)
     {
         final LongVector pairLow = LongVector.fromArray(SPECIES, TRANSPOSE_INDEXES, 0);
         final LongVector pairHigh = LongVector.fromArray(SPECIES, TRANSPOSE_INDEXES, TRANSPOSE_LANES);
@@ -699,7 +677,7 @@ final class VectorLinear
         for (int g = 0; g < NR; g += TRANSPOSE_LANES)
         {
             long src = srcStart + g * ldbBytes;
-            long dst = dstStart + (long)g * Long.BYTES;
+            int dst = dstStart + g;
             for (int p = 0; p < depth; p += TRANSPOSE_LANES)
             {
                 final LongVector r0 = LongVector.fromMemorySegment(SPECIES, b, src, ORDER);
@@ -728,16 +706,16 @@ final class VectorLinear
                 final LongVector q5 = quadHigh.selectFrom(a4, a6);
                 final LongVector q6 = quadLow.selectFrom(a5, a7);
                 final LongVector q7 = quadHigh.selectFrom(a5, a7);
-                halfLow.selectFrom(q0, q4).intoMemorySegment(panel, dst, ORDER);
-                halfHigh.selectFrom(q0, q4).intoMemorySegment(panel, dst + PANEL_ROW_BYTES, ORDER);
-                halfLow.selectFrom(q1, q5).intoMemorySegment(panel, dst + 2 * PANEL_ROW_BYTES, ORDER);
-                halfHigh.selectFrom(q1, q5).intoMemorySegment(panel, dst + 3 * PANEL_ROW_BYTES, ORDER);
-                halfLow.selectFrom(q2, q6).intoMemorySegment(panel, dst + 4 * PANEL_ROW_BYTES, ORDER);
-                halfHigh.selectFrom(q2, q6).intoMemorySegment(panel, dst + 5 * PANEL_ROW_BYTES, ORDER);
-                halfLow.selectFrom(q3, q7).intoMemorySegment(panel, dst + 6 * PANEL_ROW_BYTES, ORDER);
-                halfHigh.selectFrom(q3, q7).intoMemorySegment(panel, dst + 7 * PANEL_ROW_BYTES, ORDER);
+                halfLow.selectFrom(q0, q4).intoArray(panel, dst);
+                halfHigh.selectFrom(q0, q4).intoArray(panel, dst + NR);
+                halfLow.selectFrom(q1, q5).intoArray(panel, dst + 2 * NR);
+                halfHigh.selectFrom(q1, q5).intoArray(panel, dst + 3 * NR);
+                halfLow.selectFrom(q2, q6).intoArray(panel, dst + 4 * NR);
+                halfHigh.selectFrom(q2, q6).intoArray(panel, dst + 5 * NR);
+                halfLow.selectFrom(q3, q7).intoArray(panel, dst + 6 * NR);
+                halfHigh.selectFrom(q3, q7).intoArray(panel, dst + 7 * NR);
                 src += TRANSPOSE_LANES * Long.BYTES;
-                dst += TRANSPOSE_LANES * PANEL_ROW_BYTES;
+                dst += TRANSPOSE_LANES * NR;
             }
         }
     }
@@ -771,14 +749,14 @@ final class VectorLinear
         int kh = pc % taps / kernelW;
         int kw = pc % kernelW;
         final long planeBytes = (long)height * width * Long.BYTES;
-        final long stripBytes = (long)kc * PANEL_ROW_BYTES;
+        final int stripElements = kc * NR;
         for (int p = 0; p < kc; p++)
         {
             final int dRow = kh - pad;
             final int dColumn = kw - pad;
             final long src = xBase + ic * planeBytes + ((long)jc + (long)dRow * width + dColumn) * Long.BYTES;
             packConvSameWidthRow(x, src, laneRow, laneColumn, padded, dRow, dColumn, height, width, scratch.panel,
-                p * PANEL_ROW_BYTES, stripBytes);
+                p * NR, stripElements);
             if (++kw == kernelW)
             {
                 kw = 0;
@@ -795,10 +773,10 @@ final class VectorLinear
     private static void packConvSameWidthRow(final MemorySegment x, final long srcStart, final long[] laneRow,
                                              final long[] laneColumn, final int padded, final int dRow,
                                              final int dColumn, final int height, final int width,
-                                             final MemorySegment panel, final long dstStart, final long stripBytes)
+                                             final long[] panel, final int dstStart, final int stripElements)
     {
         long src = srcStart;
-        long dst = dstStart;
+        int dst = dstStart;
         for (int jj = 0; jj < padded; jj += NR)
         {
             for (int v = 0; v < NR_VECTORS; v++)
@@ -809,10 +787,10 @@ final class VectorLinear
                     .and(LongVector.fromArray(SPECIES, laneColumn, lane).add(dColumn)
                         .compare(VectorOperators.ULT, width));
                 LongVector.fromMemorySegment(SPECIES, x, src + v * VECTOR_BYTES, ORDER, valid)
-                    .intoMemorySegment(panel, dst + v * VECTOR_BYTES, ORDER);
+                    .intoArray(panel, dst + v * LANES);
             }
             src += PANEL_ROW_BYTES;
-            dst += stripBytes;
+            dst += stripElements;
         }
     }
 
@@ -820,7 +798,7 @@ final class VectorLinear
     private static void packConvGeneral(final MemorySegment x, final long xBase, final Conv2dShape g, final int pc,
                                         final int kc, final int jc, final int nc, final Scratch scratch)
     {
-        final MemorySegment panel = scratch.panel;
+        final long[] panel = scratch.panel;
         final int[] rowOrigin = scratch.rowOrigin;
         final int[] columnOrigin = scratch.columnOrigin;
         final int height = g.inHeight();
@@ -851,7 +829,7 @@ final class VectorLinear
             int ic = pc / taps;
             int kh = pc % taps / kernelW;
             int kw = pc % kernelW;
-            long dst = (long)s * kc * PANEL_ROW_BYTES;
+            int dst = s * kc * NR;
             for (int p = 0; p < kc; p++)
             {
                 final long plane = xBase + ic * planeBytes;
@@ -861,10 +839,9 @@ final class VectorLinear
                     final int iw = columnOrigin[jj] + kw;
                     final boolean inside = Integer.compareUnsigned(ih, height) < 0 &&
                         Integer.compareUnsigned(iw, width) < 0;
-                    panel.set(ELEMENT, dst + (long)jj * Long.BYTES,
-                        inside ? x.get(ELEMENT, plane + ((long)ih * width + iw) * Long.BYTES) : 0L);
+                    panel[dst + jj] = inside ? x.get(ELEMENT, plane + ((long)ih * width + iw) * Long.BYTES) : 0L;
                 }
-                dst += PANEL_ROW_BYTES;
+                dst += NR;
                 if (++kw == kernelW)
                 {
                     kw = 0;
@@ -989,7 +966,7 @@ final class VectorLinear
 
     /** {@code sums[w] = sum_{r < window} x[first + r*rowBytes + w]} for w in [0, span), vectors across the row. */
     private static void sumRows(final MemorySegment x, final long first, final long rowBytes, final int window,
-                                final int span, final MemorySegment sums)
+                                final int span, final long[] sums)
     {
         int w = 0;
         for (; w + LANES <= span; w += LANES)
@@ -1000,7 +977,7 @@ final class VectorLinear
             {
                 sum = sum.add(LongVector.fromMemorySegment(SPECIES, x, off + r * rowBytes, ORDER));
             }
-            sum.intoMemorySegment(sums, (long)w * Long.BYTES, ORDER);
+            sum.intoArray(sums, w);
         }
         for (; w < span; w++)
         {
@@ -1010,21 +987,21 @@ final class VectorLinear
             {
                 sum += x.get(ELEMENT, off + r * rowBytes);
             }
-            sums.setAtIndex(ELEMENT, w, sum);
+            sums[w] = sum;
         }
     }
 
     /** {@code out[ow] = sum_{q < window} sums[ow*stride + q]} for the {@code count} outputs of a pass. */
-    private static void sumColumns(final MemorySegment sums, final int count, final int window, final int stride,
+    private static void sumColumns(final long[] sums, final int count, final int window, final int stride,
                                    final MemorySegment out, final long outOff)
     {
         for (int ow = 0; ow < count; ow++)
         {
-            final long first = (long)ow * stride;
+            final int first = ow * stride;
             long sum = 0;
             for (int q = 0; q < window; q++)
             {
-                sum += sums.getAtIndex(ELEMENT, first + q);
+                sum += sums[first + q];
             }
             out.set(ELEMENT, outOff + (long)ow * Long.BYTES, sum);
         }
@@ -1051,8 +1028,8 @@ final class VectorLinear
     }
 
     /**
-     * Packing buffers for one running part: the B panel (1 MiB), an A strip, an edge tile and im2col lane tables.
-     * Off-heap from an automatic arena, so a buffer the pool drops is freed by the GC, never leaked. The pool keeps at
+     * Packing buffers for one running part: the B panel (1 MiB) and A strip on the heap, an edge tile off-heap (from
+     * an automatic arena) and im2col lane tables, so a buffer the pool drops is freed by the GC, never leaked. The pool keeps at
      * most {@link #RETAINED} idle buffers; more are created only while more parts run at once.
      */
     private static final class Scratch
@@ -1061,8 +1038,9 @@ final class VectorLinear
         private static final ConcurrentLinkedQueue<Scratch> IDLE = new ConcurrentLinkedQueue<>();
         private static final AtomicInteger IDLE_COUNT = new AtomicInteger();
 
-        final MemorySegment panel;
-        final MemorySegment aStrip;
+        /** Heap arrays: the micro-kernel's hot loop reads only these (see {@code packAStrip}). */
+        final long[] panel = new long[KC * NC];
+        final long[] aStrip = new long[KC * MR];
         final MemorySegment tile;
         /** Never written: the starting value of a tile that overwrites C. */
         final MemorySegment zeroTile;
@@ -1074,8 +1052,6 @@ final class VectorLinear
         private Scratch()
         {
             final Arena arena = Arena.ofAuto();
-            panel = arena.allocate((long)KC * NC * Long.BYTES, RingTensor.ALIGNMENT_BYTES);
-            aStrip = arena.allocate((long)KC * MR * Long.BYTES, RingTensor.ALIGNMENT_BYTES);
             tile = arena.allocate((long)MR * NR * Long.BYTES, RingTensor.ALIGNMENT_BYTES);
             zeroTile = arena.allocate((long)MR * NR * Long.BYTES, RingTensor.ALIGNMENT_BYTES);
         }
