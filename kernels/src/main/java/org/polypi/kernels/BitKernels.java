@@ -90,7 +90,7 @@ public final class BitKernels
         {
             return;
         }
-        if (VECTORIZED)
+        if (VECTORIZED && a.isNative() && out.isNative())
         {
             VectorBitKernels.shiftLeft(a, shift, out, bits);
         }
@@ -115,7 +115,7 @@ public final class BitKernels
         {
             return;
         }
-        if (VECTORIZED)
+        if (VECTORIZED && a.isNative() && out.isNative())
         {
             VectorBitKernels.shiftRight(a, shift, out, bits);
         }

@@ -25,7 +25,8 @@ import static org.polypi.kernels.RingTensor.ELEMENT;
  * <p>
  * Bulk methods move between heap arrays or float32 {@link MemorySegment}s (native byte order) and segments of
  * native-order longs; they use the Vector API when {@code jdk.incubator.vector} is present (unless
- * {@code -Dpolypi.kernels=scalar}), with results identical to the scalar loops bit for bit. Segments are
+ * {@code -Dpolypi.kernels=scalar}) and every segment is off-heap (heap segments take the scalar loop: see
+ * {@code VectorRingKernels.onHeap}), with results identical to the scalar loops bit for bit. Segments are
  * addressed from offset 0 like every kernel: pass slices to address parts. A bulk encode that throws has
  * written every element before the bad one and none after it.
  * <p>
@@ -152,7 +153,7 @@ public final class FixedPoint
     {
         checkArray("src", src.length, srcIndex, count);
         RingTensor.checkCapacity("dst", dst, count);
-        final int done = VECTORIZED ? VectorFixedPoint.encode(src, srcIndex, dst, count, scale, false) : 0;
+        final int done = VECTORIZED && dst.isNative() ? VectorFixedPoint.encode(src, srcIndex, dst, count, scale, false) : 0;
         encodeScalar(src, srcIndex, dst, done, count, false);
     }
 
@@ -161,7 +162,7 @@ public final class FixedPoint
     {
         checkArray("src", src.length, srcIndex, count);
         RingTensor.checkCapacity("dst", dst, count);
-        final int done = VECTORIZED ? VectorFixedPoint.encode(src, srcIndex, dst, count, scale, false) : 0;
+        final int done = VECTORIZED && dst.isNative() ? VectorFixedPoint.encode(src, srcIndex, dst, count, scale, false) : 0;
         encodeScalar(src, srcIndex, dst, done, count, false);
     }
 
@@ -175,7 +176,7 @@ public final class FixedPoint
     {
         checkFloatSegment("src", src, count);
         RingTensor.checkCapacity("dst", dst, count);
-        final long done = VECTORIZED ? VectorFixedPoint.encodeFloats(src, dst, count, scale, false) : 0;
+        final long done = VECTORIZED && src.isNative() && dst.isNative() ? VectorFixedPoint.encodeFloats(src, dst, count, scale, false) : 0;
         encodeFloatsScalar(src, dst, done, count, false);
     }
 
@@ -184,7 +185,7 @@ public final class FixedPoint
     {
         checkArray("src", src.length, srcIndex, count);
         RingTensor.checkCapacity("dst", dst, count);
-        final int done = VECTORIZED ? VectorFixedPoint.encode(src, srcIndex, dst, count, scale, true) : 0;
+        final int done = VECTORIZED && dst.isNative() ? VectorFixedPoint.encode(src, srcIndex, dst, count, scale, true) : 0;
         encodeScalar(src, srcIndex, dst, done, count, true);
     }
 
@@ -193,7 +194,7 @@ public final class FixedPoint
     {
         checkArray("src", src.length, srcIndex, count);
         RingTensor.checkCapacity("dst", dst, count);
-        final int done = VECTORIZED ? VectorFixedPoint.encode(src, srcIndex, dst, count, scale, true) : 0;
+        final int done = VECTORIZED && dst.isNative() ? VectorFixedPoint.encode(src, srcIndex, dst, count, scale, true) : 0;
         encodeScalar(src, srcIndex, dst, done, count, true);
     }
 
@@ -202,7 +203,7 @@ public final class FixedPoint
     {
         checkFloatSegment("src", src, count);
         RingTensor.checkCapacity("dst", dst, count);
-        final long done = VECTORIZED ? VectorFixedPoint.encodeFloats(src, dst, count, scale, true) : 0;
+        final long done = VECTORIZED && src.isNative() && dst.isNative() ? VectorFixedPoint.encodeFloats(src, dst, count, scale, true) : 0;
         encodeFloatsScalar(src, dst, done, count, true);
     }
 
@@ -211,7 +212,7 @@ public final class FixedPoint
     {
         RingTensor.checkCapacity("src", src, count);
         checkArray("dst", dst.length, dstIndex, count);
-        final int done = VECTORIZED ? VectorFixedPoint.decode(src, dst, dstIndex, count, inverseScaleFloat) : 0;
+        final int done = VECTORIZED && src.isNative() ? VectorFixedPoint.decode(src, dst, dstIndex, count, inverseScaleFloat) : 0;
         decodeScalar(src, dst, dstIndex, done, count);
     }
 
@@ -220,7 +221,7 @@ public final class FixedPoint
     {
         RingTensor.checkCapacity("src", src, count);
         checkArray("dst", dst.length, dstIndex, count);
-        final int done = VECTORIZED ? VectorFixedPoint.decode(src, dst, dstIndex, count, inverseScale) : 0;
+        final int done = VECTORIZED && src.isNative() ? VectorFixedPoint.decode(src, dst, dstIndex, count, inverseScale) : 0;
         decodeScalar(src, dst, dstIndex, done, count);
     }
 
@@ -229,7 +230,7 @@ public final class FixedPoint
     {
         RingTensor.checkCapacity("src", src, count);
         checkFloatSegment("dst", dst, count);
-        final long done = VECTORIZED ? VectorFixedPoint.decodeFloats(src, dst, count, inverseScaleFloat) : 0;
+        final long done = VECTORIZED && src.isNative() && dst.isNative() ? VectorFixedPoint.decodeFloats(src, dst, count, inverseScaleFloat) : 0;
         decodeFloatsScalar(src, dst, done, count);
     }
 

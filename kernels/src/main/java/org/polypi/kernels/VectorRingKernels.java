@@ -40,36 +40,66 @@ public final class VectorRingKernels extends CheckedRingKernels
     @Override
     protected void addUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment out, final long n)
     {
+        if (onHeap(a, b, out))
+        {
+            ScalarRingKernels.INSTANCE.addUnchecked(a, b, out, n);
+            return;
+        }
         split(n, (o, c) -> VectorElementwise.add(a.asSlice(o), b.asSlice(o), out.asSlice(o), c), a, b, out);
     }
 
     @Override
     protected void subUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment out, final long n)
     {
+        if (onHeap(a, b, out))
+        {
+            ScalarRingKernels.INSTANCE.subUnchecked(a, b, out, n);
+            return;
+        }
         split(n, (o, c) -> VectorElementwise.sub(a.asSlice(o), b.asSlice(o), out.asSlice(o), c), a, b, out);
     }
 
     @Override
     protected void negateUnchecked(final MemorySegment a, final MemorySegment out, final long n)
     {
+        if (onHeap(a, out))
+        {
+            ScalarRingKernels.INSTANCE.negateUnchecked(a, out, n);
+            return;
+        }
         split(n, (o, c) -> VectorElementwise.negate(a.asSlice(o), out.asSlice(o), c), a, out);
     }
 
     @Override
     protected void multiplyUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment out, final long n)
     {
+        if (onHeap(a, b, out))
+        {
+            ScalarRingKernels.INSTANCE.multiplyUnchecked(a, b, out, n);
+            return;
+        }
         split(n, (o, c) -> VectorElementwise.multiply(a.asSlice(o), b.asSlice(o), out.asSlice(o), c), a, b, out);
     }
 
     @Override
     protected void multiplyConstantUnchecked(final MemorySegment a, final long c, final MemorySegment out, final long n)
     {
+        if (onHeap(a, out))
+        {
+            ScalarRingKernels.INSTANCE.multiplyConstantUnchecked(a, c, out, n);
+            return;
+        }
         split(n, (o, k) -> VectorElementwise.multiplyConstant(a.asSlice(o), c, out.asSlice(o), k), a, out);
     }
 
     @Override
     protected void addConstantUnchecked(final MemorySegment a, final long c, final MemorySegment out, final long n)
     {
+        if (onHeap(a, out))
+        {
+            ScalarRingKernels.INSTANCE.addConstantUnchecked(a, c, out, n);
+            return;
+        }
         split(n, (o, k) -> VectorElementwise.addConstant(a.asSlice(o), c, out.asSlice(o), k), a, out);
     }
 
@@ -77,6 +107,11 @@ public final class VectorRingKernels extends CheckedRingKernels
     protected void fusedMultiplyAddUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment c,
                                              final MemorySegment out, final long n)
     {
+        if (onHeap(a, b, c, out))
+        {
+            ScalarRingKernels.INSTANCE.fusedMultiplyAddUnchecked(a, b, c, out, n);
+            return;
+        }
         split(n, (o, k) -> VectorElementwise.fusedMultiplyAdd(a.asSlice(o), b.asSlice(o), c.asSlice(o),
             out.asSlice(o), k), a, b, c, out);
     }
@@ -85,6 +120,11 @@ public final class VectorRingKernels extends CheckedRingKernels
     protected void shiftRightArithmeticUnchecked(final MemorySegment a, final int shift, final MemorySegment out,
                                                  final long n)
     {
+        if (onHeap(a, out))
+        {
+            ScalarRingKernels.INSTANCE.shiftRightArithmeticUnchecked(a, shift, out, n);
+            return;
+        }
         split(n, (o, c) -> VectorElementwise.shiftRightArithmetic(a.asSlice(o), shift, out.asSlice(o), c), a, out);
     }
 
@@ -92,6 +132,11 @@ public final class VectorRingKernels extends CheckedRingKernels
     protected void polynomialUnchecked(final MemorySegment x, final long[] coefficients, final MemorySegment out,
                                        final long n)
     {
+        if (onHeap(x, out))
+        {
+            ScalarRingKernels.INSTANCE.polynomialUnchecked(x, coefficients, out, n);
+            return;
+        }
         split(n, (o, c) -> VectorElementwise.polynomial(x.asSlice(o), coefficients, out.asSlice(o), c), x, out);
     }
 
@@ -99,6 +144,11 @@ public final class VectorRingKernels extends CheckedRingKernels
     protected void powersFromOpenedUnchecked(final MemorySegment c, final MemorySegment[] rPowers,
                                              final boolean holdsConstant, final MemorySegment[] xPowers, final long n)
     {
+        if (onHeap(c) || onHeap(rPowers) || onHeap(xPowers))
+        {
+            ScalarRingKernels.INSTANCE.powersFromOpenedUnchecked(c, rPowers, holdsConstant, xPowers, n);
+            return;
+        }
         VectorElementwise.powersFromOpened(c, rPowers, holdsConstant, xPowers, n);
     }
 
@@ -106,6 +156,11 @@ public final class VectorRingKernels extends CheckedRingKernels
     protected void matmulUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment c, final int m,
                                    final int k, final int n)
     {
+        if (onHeap(a, b, c))
+        {
+            ScalarRingKernels.INSTANCE.matmulUnchecked(a, b, c, m, k, n);
+            return;
+        }
         VectorLinear.matmul(a, b, c, m, k, n);
     }
 
@@ -113,6 +168,11 @@ public final class VectorRingKernels extends CheckedRingKernels
     protected void matmulTransposedBUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment c,
                                               final int m, final int k, final int n)
     {
+        if (onHeap(a, b, c))
+        {
+            ScalarRingKernels.INSTANCE.matmulTransposedBUnchecked(a, b, c, m, k, n);
+            return;
+        }
         VectorLinear.matmulTransposedB(a, b, c, m, k, n);
     }
 
@@ -120,6 +180,11 @@ public final class VectorRingKernels extends CheckedRingKernels
     protected void matmulTransposedAUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment c,
                                               final int m, final int k, final int n)
     {
+        if (onHeap(a, b, c))
+        {
+            ScalarRingKernels.INSTANCE.matmulTransposedAUnchecked(a, b, c, m, k, n);
+            return;
+        }
         VectorLinear.matmulTransposedA(a, b, c, m, k, n);
     }
 
@@ -127,6 +192,11 @@ public final class VectorRingKernels extends CheckedRingKernels
     protected void conv2dUnchecked(final MemorySegment input, final MemorySegment weights, final MemorySegment out,
                                    final Conv2dShape shape)
     {
+        if (onHeap(input, weights, out))
+        {
+            ScalarRingKernels.INSTANCE.conv2dUnchecked(input, weights, out, shape);
+            return;
+        }
         VectorLinear.conv2d(input, weights, out, shape);
     }
 
@@ -135,6 +205,11 @@ public final class VectorRingKernels extends CheckedRingKernels
                                       final int channels, final int height, final int width, final int window,
                                       final int stride)
     {
+        if (onHeap(input, out))
+        {
+            ScalarRingKernels.INSTANCE.sumPool2dUnchecked(input, out, batch, channels, height, width, window, stride);
+            return;
+        }
         VectorLinear.sumPool2d(input, out, batch, channels, height, width, window, stride);
     }
 
@@ -158,6 +233,45 @@ public final class VectorRingKernels extends CheckedRingKernels
                 part.run(from * Long.BYTES, to - from);
             }
         });
+    }
+
+    /**
+     * True if any of {@code segments} is a heap segment. Those take the scalar twin: one Vector API access to a heap
+     * segment makes C2 compile every later vector load and store of the JVM (shared JDK code) for several segment
+     * kinds, and W3's convolutions then ran 8x slower for the rest of the process (measured after one batch of
+     * inputs encoded into a {@code long[]}). The engine keeps its tensors off-heap, so this costs it nothing.
+     */
+    static boolean onHeap(final MemorySegment[] segments)
+    {
+        for (final MemorySegment segment : segments)
+        {
+            if (!segment.isNative())
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean onHeap(final MemorySegment a)
+    {
+        return !a.isNative();
+    }
+
+    private static boolean onHeap(final MemorySegment a, final MemorySegment b)
+    {
+        return !a.isNative() || !b.isNative();
+    }
+
+    private static boolean onHeap(final MemorySegment a, final MemorySegment b, final MemorySegment c)
+    {
+        return !a.isNative() || !b.isNative() || !c.isNative();
+    }
+
+    private static boolean onHeap(final MemorySegment a, final MemorySegment b, final MemorySegment c,
+                                  final MemorySegment d)
+    {
+        return !a.isNative() || !b.isNative() || !c.isNative() || !d.isNative();
     }
 
     private static boolean shareable(final WorkerPool pool, final MemorySegment[] operands)
