@@ -68,8 +68,14 @@ public final class ProcessAgreement implements Callable<Integer>
         "variant minionn-fmnist, 1x32x32).")
     Path models = Path.of("trainer", "models");
 
+    /**
+     * Random weights give logits that nearly tie; at f = 12 the two runs' independent 1-ulp truncation noise flipped
+     * 3 of 1,000 W3 top-1s (all ties within 2 ulps), at f = 16 none: the comparison is about the transport.
+     */
+    private static final int RANDOM_MODEL_BITS = 16;
+
     @Option(names = "--bits", description = "Fractional bits of random-weight models (default: ${DEFAULT-VALUE}).")
-    int bits = ReferenceNetworks.DEFAULT_FRACTIONAL_BITS;
+    int bits = RANDOM_MODEL_BITS;
 
     @Option(names = "--no-tls", description = "Plaintext TCP instead of TLS 1.3 (the report says so).")
     boolean noTls;

@@ -86,9 +86,14 @@ public final class SoakBench implements Callable<Integer>
         "without w2-<kind>.pim, W2 with seeded random weights at f=12.")
     Path models = Path.of("trainer", "models");
 
+    /**
+     * Shares and material live off-heap, so the services need little heap; with the JVM's default maximum (a quarter
+     * of the RAM) the serial collector let the dealer's resident memory wander up to 10 GiB before collecting, which
+     * hides whether memory is flat.
+     */
     @Option(names = "--child-jvm-options", split = " ", description = "Extra JVM options of the server and dealer " +
-        "processes, space-separated (default: none: the JVM's own heap sizing, as `polypi` runs them).")
-    List<String> childOptions = new ArrayList<>();
+        "processes, space-separated (default: ${DEFAULT-VALUE}; pass \"\" for the JVM's own heap sizing).")
+    List<String> childOptions = new ArrayList<>(List.of("-Xmx1g"));
 
     @Option(names = "--no-tls", description = "Plaintext TCP instead of TLS 1.3 (the report says so).")
     boolean noTls;
@@ -171,6 +176,8 @@ public final class SoakBench implements Callable<Integer>
         final Path trained = E2eModel.trainedFile(E2eWorkload.W2, v, models);
         final List<Sample> samples = new ArrayList<>();
         final List<Phase> phases = new ArrayList<>();
+        // "" on the command line means no extra option at all.
+        childOptions = childOptions.stream().filter(o -> !o.isBlank()).toList();
         try (RoleProcesses roles = new RoleProcesses(!noTls, timeout, childOptions))
         {
             final ModelGraph graph;
@@ -414,8 +421,8 @@ public final class SoakBench implements Callable<Integer>
         final long total = phases.stream().mapToLong(Phase::inferences).sum();
         final StringBuilder md = new StringBuilder("# Soak: consecutive W2 inferences through one server process\n\n");
         md.append(String.format(Locale.ROOT, "- Model: W2 %s, %s.%n", variant, source));
-        md.append("- Processes: one `polypi server` and one `polypi dealer` (child JVMs, the JVM's default heap " +
-            "sizing").append(childOptions.isEmpty() ? "" : ", options " + String.join(" ", childOptions))
+        md.append("- Processes: one `polypi server` and one `polypi dealer` (child JVMs, ").append(childOptions
+                .isEmpty() ? "the JVM's default heap sizing" : "options " + String.join(" ", childOptions))
             .append(") for the whole soak; the client in the bench JVM (`RemoteClient`); ").append(security)
             .append(".\n");
         md.append(String.format(Locale.ROOT, "- %,d inferences per phase at batch %d; phases: %s; images cycle " +

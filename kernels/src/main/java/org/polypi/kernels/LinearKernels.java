@@ -13,9 +13,10 @@ import static org.polypi.kernels.RingTensor.checkPositive;
  * multiply-adds, else {@link #defaultThreads()}).
  * <p>
  * {@code threads} is an upper bound: work is split into at most that many parts, run on the calling thread and on
- * {@link WorkerPool#shared()}, and never into more parts than the product has column or row strips. Segments from a
- * confined arena can only be touched by their owner thread, so multi-threaded calls need segments from a shared,
- * automatic or global arena (or heap segments).
+ * {@link WorkerPool#shared()}, never into more parts than the product has column or row strips, and not at all below
+ * about 2^20 multiply-adds. Segments from a confined arena can only be touched by their owner thread, so
+ * multi-threaded calls need segments from a shared, automatic or global arena. Heap segments are accepted and run the
+ * scalar product (see {@code VectorRingKernels.onHeap} for why no vector kernel touches them).
  * <p>
  * Needs the {@code jdk.incubator.vector} module ({@code --add-modules=jdk.incubator.vector}).
  */
@@ -42,6 +43,11 @@ public final class LinearKernels
                               final int k, final int n, final int threads)
     {
         checkMatmul(a, b, c, m, k, n, threads);
+        if (VectorRingKernels.onHeap(new MemorySegment[]{a, b, c}))
+        {
+            ScalarRingKernels.INSTANCE.matmul(a, b, c, m, k, n);
+            return;
+        }
         VectorLinear.matmul(a, b, c, m, k, n, threads);
     }
 
@@ -55,6 +61,11 @@ public final class LinearKernels
                                          final int m, final int k, final int n, final int threads)
     {
         checkMatmul(a, b, c, m, k, n, threads);
+        if (VectorRingKernels.onHeap(new MemorySegment[]{a, b, c}))
+        {
+            ScalarRingKernels.INSTANCE.matmulTransposedB(a, b, c, m, k, n);
+            return;
+        }
         VectorLinear.matmulTransposedB(a, b, c, m, k, n, threads);
     }
 
@@ -68,6 +79,11 @@ public final class LinearKernels
                                          final int m, final int k, final int n, final int threads)
     {
         checkMatmul(a, b, c, m, k, n, threads);
+        if (VectorRingKernels.onHeap(new MemorySegment[]{a, b, c}))
+        {
+            ScalarRingKernels.INSTANCE.matmulTransposedA(a, b, c, m, k, n);
+            return;
+        }
         VectorLinear.matmulTransposedA(a, b, c, m, k, n, threads);
     }
 
@@ -92,6 +108,11 @@ public final class LinearKernels
         checkShareable(threads, "input", input);
         checkShareable(threads, "weights", weights);
         checkShareable(threads, "out", out);
+        if (VectorRingKernels.onHeap(new MemorySegment[]{input, weights, out}))
+        {
+            ScalarRingKernels.INSTANCE.conv2d(input, weights, out, shape);
+            return;
+        }
         VectorLinear.conv2d(input, weights, out, shape, threads);
     }
 
