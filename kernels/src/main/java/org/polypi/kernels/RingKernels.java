@@ -68,6 +68,43 @@ public interface RingKernels
     void powersFromOpened(MemorySegment c, MemorySegment[] rPowers, boolean holdsConstant, MemorySegment[] xPowers,
                           long n);
 
+    /**
+     * {@link #powersFromOpened} of a candidate selected by a public bit, fused into one pass: with
+     * {@code p = (c >> shift) + addend} and {@code q_i = base[i-1] - msb(c)·diff[i-1]} (the candidate {@code base} when
+     * the top bit of c is 0, {@code base - diff} when it is 1), writes {@code out[m-1] = sum_{i=0..m} C(m,i) p^(m-i)
+     * q_i} for m = 1..d, with {@code q_0} the public 1 held by the party with {@code holdsConstant}. It is the
+     * composition {@code shiftRightArithmetic}, {@code addConstant}, d {@code fusedMultiplyAdd}s with
+     * {@code c >> 63} and {@code powersFromOpened} (the test oracle), in one pass over memory; every backend shares
+     * one implementation (see {@code SelectedPowers}). {@code out} must not overlap the inputs.
+     *
+     * @throws IllegalArgumentException if a count or shift is out of range, the arrays' lengths differ or are 0, or a
+     *                                  segment is too small or closed.
+     */
+    default void selectPowersFromOpened(final MemorySegment c, final int shift, final long addend,
+                                        final MemorySegment[] base, final MemorySegment[] diff,
+                                        final boolean holdsConstant, final MemorySegment[] out, final long n)
+    {
+        RingTensor.checkCapacity("c", c, n);
+        if (shift < 0 || shift >= Long.SIZE)
+        {
+            throw new IllegalArgumentException("shift must be in [0, 63], was " + shift);
+        }
+        if (base == null || diff == null || out == null || base.length == 0 || base.length != diff.length ||
+            base.length != out.length)
+        {
+            throw new IllegalArgumentException("base, diff and out must have the same positive length (the degree), " +
+                "were " + (base == null ? "null" : base.length) + ", " + (diff == null ? "null" : diff.length) + " and " +
+                (out == null ? "null" : out.length));
+        }
+        for (int i = 0; i < base.length; i++)
+        {
+            RingTensor.checkCapacity("base[" + i + "]", base[i], n);
+            RingTensor.checkCapacity("diff[" + i + "]", diff[i], n);
+            RingTensor.checkCapacity("out[" + i + "]", out[i], n);
+        }
+        SelectedPowers.compute(c, shift, addend, base, diff, holdsConstant, out, n);
+    }
+
     // ---- linear algebra ----------------------------------------------------------------------------------
 
     /**

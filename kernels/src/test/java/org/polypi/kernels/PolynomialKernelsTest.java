@@ -232,4 +232,81 @@ final class PolynomialKernelsTest
             }
         }
     }
+
+    /**
+     * The fused selection and expansion equals its composition from the other kernels (scalar backend), word for
+     * word, across block boundaries and tails, at every shift class, for both parties, on boundary and random words.
+     */
+    @Test
+    void selectPowersFromOpenedEqualsItsComposition()
+    {
+        final SplittableRandom random = new SplittableRandom(61);
+        final RingKernels scalar = ScalarRingKernels.INSTANCE;
+        final RingKernels vector = VectorRingKernels.INSTANCE;
+        final long[] boundary = ElementwiseKernelsTest.BOUNDARY;
+        try (Arena arena = Arena.ofConfined())
+        {
+            for (final int n : new int[]{1, 7, SelectedPowers.BLOCK - 1, SelectedPowers.BLOCK, 2 * SelectedPowers.BLOCK + 5})
+            {
+                for (final int degree : new int[]{1, 2, 4, 6})
+                {
+                    for (final int shift : new int[]{0, 1, 16, 62, 63})
+                    {
+                        final long addend = random.nextLong();
+                        final long[] c = new long[n];
+                        for (int e = 0; e < n; e++)
+                        {
+                            c[e] = e < boundary.length ? boundary[e] : random.nextLong();
+                        }
+                        final MemorySegment cs = segment(arena, c);
+                        final MemorySegment[] base = new MemorySegment[degree];
+                        final MemorySegment[] diff = new MemorySegment[degree];
+                        for (int i = 0; i < degree; i++)
+                        {
+                            base[i] = segment(arena, random.longs(n).toArray());
+                            diff[i] = segment(arena, random.longs(n).toArray());
+                        }
+                        for (final boolean holds : new boolean[]{true, false})
+                        {
+                            // The oracle: the composition the engine used before the fused kernel.
+                            final MemorySegment p = arena.allocate((long)n * Long.BYTES);
+                            scalar.shiftRightArithmetic(cs, shift, p, n);
+                            scalar.addConstant(p, addend, p, n);
+                            final MemorySegment negMsb = arena.allocate((long)n * Long.BYTES);
+                            scalar.shiftRightArithmetic(cs, 63, negMsb, n);
+                            final MemorySegment[] q = new MemorySegment[degree];
+                            final MemorySegment[] expected = new MemorySegment[degree];
+                            final MemorySegment[] fused = new MemorySegment[degree];
+                            for (int i = 0; i < degree; i++)
+                            {
+                                q[i] = arena.allocate((long)n * Long.BYTES);
+                                scalar.fusedMultiplyAdd(negMsb, diff[i], base[i], q[i], n);
+                                expected[i] = arena.allocate((long)n * Long.BYTES);
+                                fused[i] = arena.allocate((long)n * Long.BYTES);
+                            }
+                            scalar.powersFromOpened(p, q, holds, expected, n);
+                            final RingKernels k = random.nextBoolean() ? scalar : vector;
+                            k.selectPowersFromOpened(cs, shift, addend, base, diff, holds, fused, n);
+                            for (int i = 0; i < degree; i++)
+                            {
+                                assertArrayEquals(array(expected[i]), array(fused[i]), "n " + n + ", degree " +
+                                    degree + ", shift " + shift + ", holds " + holds + ", power " + (i + 1));
+                            }
+                        }
+                    }
+                }
+            }
+            final MemorySegment one = segment(arena, 1L);
+            final MemorySegment two = segment(arena, 1L, 2L);
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> scalar.selectPowersFromOpened(one, 0, 0,
+                new MemorySegment[]{one}, new MemorySegment[0], true, new MemorySegment[]{one}, 1)),
+                "same positive length");
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> scalar.selectPowersFromOpened(one, 64, 0,
+                new MemorySegment[]{one}, new MemorySegment[]{one}, true, new MemorySegment[]{one}, 1)),
+                "shift must be in [0, 63], was 64");
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> scalar.selectPowersFromOpened(two, 0, 0,
+                new MemorySegment[]{two}, new MemorySegment[]{two}, true, new MemorySegment[]{one}, 2)),
+                "out[0] too small");
+        }
+    }
 }

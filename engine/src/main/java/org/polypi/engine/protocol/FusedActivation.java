@@ -51,32 +51,45 @@ public final class FusedActivation
                 k.addConstant(c.segment(), FaithfulTruncation.OFFSET, c.segment(), n);
             }
             Opener.open(session, new RingTensor[]{c}, new RingTensor[]{c});
-            final RingTensor negMsbC = RingTensor.allocate(tmp, z.shape());
-            RingOps.negatedMsb(k, c.segment(), negMsbC.segment(), n);
-            final RingTensor publicPart = RingTensor.allocate(tmp, z.shape());
             for (int j = 0; j < plan.copies(); j++)
             {
-                final int sh = plan.shift(j);
-                final int degree = plan.degree(j);
-                k.shiftRightArithmetic(c.segment(), sh, publicPart.segment(), n);
-                k.addConstant(publicPart.segment(), -(FaithfulTruncation.OFFSET >>> sh), publicPart.segment(), n);
-                final MemorySegment[] q = new MemorySegment[degree];
-                final MemorySegment[] out = new MemorySegment[degree];
-                powers[j] = new RingTensor[degree];
-                for (int i = 0; i < degree; i++)
+                powers[j] = new RingTensor[plan.degree(j)];
+                for (int i = 0; i < plan.degree(j); i++)
                 {
-                    // [Q^i] = [Q1^i] - msb(c) [Q1^i - Q0^i]
-                    final RingTensor selected = RingTensor.allocate(tmp, z.shape());
-                    k.fusedMultiplyAdd(negMsbC.segment(), material.diff()[j][i].segment(),
-                        material.base()[j][i].segment(), selected.segment(), n);
-                    q[i] = selected.segment();
                     powers[j][i] = session.allocate(z.shape());
-                    out[i] = powers[j][i].segment();
                 }
-                k.powersFromOpened(publicPart.segment(), q, session.holdsConstants(), out, n);
             }
+            expand(session, c.segment(), material, powers, n);
         }
         return new Powers(plan, powers);
+    }
+
+    /**
+     * Everything after the opening, per copy j: {@code [Q^i] = [Q1^i] - msb(c) [Q1^i - Q0^i]} and the binomial
+     * expansion around the public part {@code C_j}, fused into one pass over the material and the outputs
+     * ({@link RingKernels#selectPowersFromOpened}); the composed form (a whole-tensor kernel per operation, with
+     * temporaries) moved about 2.5x the bytes.
+     */
+    private static void expand(final PartySession session, final MemorySegment c, final ActivationMaterial material,
+                               final RingTensor[][] powers, final long n)
+    {
+        final ActivationPlan plan = material.plan();
+        for (int j = 0; j < plan.copies(); j++)
+        {
+            final int sh = plan.shift(j);
+            final int degree = plan.degree(j);
+            final MemorySegment[] base = new MemorySegment[degree];
+            final MemorySegment[] diff = new MemorySegment[degree];
+            final MemorySegment[] out = new MemorySegment[degree];
+            for (int i = 0; i < degree; i++)
+            {
+                base[i] = material.base()[j][i].segment();
+                diff[i] = material.diff()[j][i].segment();
+                out[i] = powers[j][i].segment();
+            }
+            session.kernels().selectPowersFromOpened(c, sh, -(FaithfulTruncation.OFFSET >>> sh), base, diff,
+                session.holdsConstants(), out, n);
+        }
     }
 
     /** One party's shares of the powers of every copy: {@code power(j, i) = [x_j^i]}. */

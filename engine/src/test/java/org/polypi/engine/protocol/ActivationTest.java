@@ -109,11 +109,23 @@ final class ActivationTest
     @Test
     void fusedPowersAreExactTruncatedPowersOverTheWholeRange() throws Exception
     {
+        fusedPowersAreExact(N);
+    }
+
+    /** The same over several blocks of the fused expansion kernel (2,048 elements) and a partial one. */
+    @Test
+    void fusedPowersAreExactAcrossExpansionBlocks() throws Exception
+    {
+        fusedPowersAreExact(5 * 2048 + 37);
+    }
+
+    private static void fusedPowersAreExact(final int n) throws Exception
+    {
         final ActivationPlan plan = ActivationPlan.of(new int[]{0, 1, 12, 37, 62}, new int[]{3, 2, 3, 1, 2});
         final SplittableRandom rnd = new SplittableRandom(52);
         final long limit = (1L << 62) - 1;
         final List<Long> values = new ArrayList<>(List.of(0L, 1L, -1L, limit, -limit, 1L << 61, -(1L << 61)));
-        while (values.size() < N)
+        while (values.size() < n)
         {
             values.add(values.size() % 2 == 0 ? rnd.nextLong(-limit, limit + 1) :
                 (rnd.nextBoolean() ? limit : -limit) - rnd.nextLong(-1L << 16, 1L << 16) * (values.size() % 3));
@@ -122,12 +134,12 @@ final class ActivationTest
         final long[][] zs = Shares.split(z, rnd);
         final ThreeParties.PartyTask<long[][]> party = (s, m) ->
         {
-            final ActivationMaterial material = m.activationMaterial(s, plan, N);
+            final ActivationMaterial material = m.activationMaterial(s, plan, n);
             final FusedActivation.Powers powers = FusedActivation.open(s, RingTensor.of(s.arena(), zs[s.party().id()],
-                N), material);
+                n), material);
             return flatten(plan, powers, s.allocate(1));
         };
-        final ThreeParties.Outcome<long[][], long[][]> o = ThreeParties.run(53, d -> d.activationMaterial(plan, N),
+        final ThreeParties.Outcome<long[][], long[][]> o = ThreeParties.run(53, d -> d.activationMaterial(plan, n),
             party, party);
         checkPowers(plan, z, o.server(), o.client());
     }
