@@ -86,14 +86,17 @@ public final class SoakBench implements Callable<Integer>
         "without w2-<kind>.pim, W2 with seeded random weights at f=12.")
     Path models = Path.of("trainer", "models");
 
+    /** Output lines of each service printed when a session fails. */
+    private static final int CHILD_LINES = 15;
+
     /**
-     * Shares and material live off-heap, so the services need little heap; with the JVM's default maximum (a quarter
-     * of the RAM) the serial collector let the dealer's resident memory wander up to 10 GiB before collecting, which
-     * hides whether memory is flat.
+     * Default none: the services run as `polypi` runs them. Not -Xmx1g: the dealer queues up to its send budget
+     * (maxPayload + one chunk, 1 GiB) of material ahead of a party in direct buffers, whose limit follows -Xmx, so a
+     * 1 GiB heap failed a long session at query 385 ("Cannot reserve 1048576 bytes of direct buffer memory").
      */
     @Option(names = "--child-jvm-options", split = " ", description = "Extra JVM options of the server and dealer " +
-        "processes, space-separated (default: ${DEFAULT-VALUE}; pass \"\" for the JVM's own heap sizing).")
-    List<String> childOptions = new ArrayList<>(List.of("-Xmx1g"));
+        "processes, space-separated (default: none: the JVM's own heap sizing, as `polypi` runs them).")
+    List<String> childOptions = new ArrayList<>();
 
     @Option(names = "--no-tls", description = "Plaintext TCP instead of TLS 1.3 (the report says so).")
     boolean noTls;
@@ -284,6 +287,7 @@ public final class SoakBench implements Callable<Integer>
             failures++;
             first = String.valueOf(e.getMessage());
             done = last[0];
+            reportChildren(server, dealer);
         }
         totals[1]++;
         samples.add(sample(name + " end", done, totals, start, server, dealer));
@@ -457,5 +461,19 @@ public final class SoakBench implements Callable<Integer>
         ProcessAgreement.write(out.resolve("soak.csv"), csv.toString());
         stdout.println("wrote " + out.resolve("soak.md") + " and soak.csv: " + (failures == 0 ? "zero failures" :
             failures + " failures"));
+    }
+
+    /** The services' last output lines, on the console: what the server or dealer said when a session failed. */
+    private void reportChildren(final RoleProcesses.Child server, final RoleProcesses.Child dealer)
+    {
+        for (final RoleProcesses.Child c : new RoleProcesses.Child[]{server, dealer})
+        {
+            final List<String> lines = c.lines();
+            stdout.println("  last output of " + c + ":");
+            for (final String line : lines.subList(Math.max(0, lines.size() - CHILD_LINES), lines.size()))
+            {
+                stdout.println("    " + line);
+            }
+        }
     }
 }
