@@ -1,10 +1,6 @@
 package org.polypi.bench;
 
-import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,12 +13,11 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-import org.polypi.cli.Main;
+import org.polypi.cli.ChildProcess;
 import org.polypi.engine.net.KeyMaterial;
 import org.polypi.engine.net.TcpOptions;
 import org.polypi.engine.transport.Party;
@@ -40,8 +35,6 @@ final class RoleProcesses implements AutoCloseable
     private static final Pattern RSS = Pattern.compile("^VmRSS:\\s+(\\d+)\\s+kB");
     private static final String PASSWORD_ENV = "POLYPI_KEY_PASSWORD";
     private static final int PASSWORD_BYTES = 18;
-    private static final Duration EXIT_GRACE = Duration.ofSeconds(5);
-    private static final int TAIL_LINES = 12;
     private static final long BYTES_PER_KIB = 1024;
 
     private final Path work;
@@ -131,63 +124,22 @@ final class RoleProcesses implements AutoCloseable
 
     private Child start(final String role, final List<String> args) throws IOException, InterruptedException
     {
-        final List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin",
-            "java").toString()));
-        command.addAll(jvmFlags());
-        command.addAll(childOptions);
-        command.add("-cp");
-        command.add(absoluteClassPath());
-        command.add(Main.class.getName());
-        command.addAll(args);
-        command.addAll(List.of("--timeout", seconds(timeout), "--connect-timeout", seconds(timeout),
-            "--watch-parent"));
+        final List<String> all = new ArrayList<>(args);
+        all.addAll(List.of("--timeout", seconds(timeout), "--connect-timeout", seconds(timeout), "--watch-parent"));
         if (tls)
         {
-            command.addAll(List.of("--keys", work.resolve("keys").toString()));
+            all.addAll(List.of("--keys", work.resolve("keys").toString()));
         }
         else
         {
-            command.add("--plaintext");
+            all.add("--plaintext");
         }
-        final ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().putAll(tls ? Map.of(PASSWORD_ENV, password) : Map.of());
-        final Child c = new Child(role, pb.start());
+        final Child c = new Child(role, ChildProcess.start("polypi " + role, List.of(), childOptions, all,
+            tls ? Map.of(PASSWORD_ENV, password) : Map.of(), line -> { }));
         children.add(c);
-        final Matcher m = c.await(LISTENING, timeout);
+        final Matcher m = c.process.await(LISTENING, timeout);
         c.address = address(m.group(1));
         return c;
-    }
-
-    /** The module, export and native-access flags of this JVM, plus a small collector for the services. */
-    static List<String> jvmFlags()
-    {
-        final List<String> out = new ArrayList<>();
-        for (final String a : ManagementFactory.getRuntimeMXBean().getInputArguments())
-        {
-            if (a.startsWith("--add-") || a.startsWith("--enable-native-access") ||
-                a.startsWith("--sun-misc-unsafe-memory-access"))
-            {
-                out.add(a);
-            }
-        }
-        // As polypi demo's children: services on a shared machine, a small heap and a quick start.
-        out.add("-XX:+UseSerialGC");
-        return out;
-    }
-
-    /** This JVM's class path with every entry absolute. */
-    static String absoluteClassPath()
-    {
-        final StringBuilder sb = new StringBuilder();
-        for (final String entry : System.getProperty("java.class.path").split(File.pathSeparator))
-        {
-            if (!entry.isEmpty())
-            {
-                sb.append(sb.isEmpty() ? "" : File.pathSeparator).append(Path.of(entry).toAbsolutePath());
-            }
-        }
-        return sb.toString();
     }
 
     private static String seconds(final Duration d)
@@ -224,39 +176,17 @@ final class RoleProcesses implements AutoCloseable
         }
     }
 
-    /** One role's child JVM: its output lines are kept, its resident memory can be read. */
+    /** One role's child JVM ({@link ChildProcess}), with the address it listens on and its resident memory. */
     static final class Child implements AutoCloseable
     {
         private final String role;
-        private final Process process;
-        private final List<String> lines = new ArrayList<>();
-        private final Thread reader;
+        private final ChildProcess process;
         private InetSocketAddress address;
 
-        private Child(final String role, final Process process)
+        private Child(final String role, final ChildProcess process)
         {
             this.role = role;
             this.process = process;
-            this.reader = Thread.ofPlatform().daemon().name("bench-child-" + role).start(() ->
-            {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                    StandardCharsets.UTF_8)))
-                {
-                    String line;
-                    while ((line = r.readLine()) != null)
-                    {
-                        synchronized (lines)
-                        {
-                            lines.add(line);
-                            lines.notifyAll();
-                        }
-                    }
-                }
-                catch (final IOException e)
-                {
-                    // The process ended: nothing more to read.
-                }
-            });
         }
 
         /** The role's name. */
@@ -280,7 +210,7 @@ final class RoleProcesses implements AutoCloseable
         /** True while the process runs. */
         boolean alive()
         {
-            return process.isAlive();
+            return process.alive();
         }
 
         /** Resident memory in bytes (VmRSS of /proc/PID/status), or -1 if it cannot be read. */
@@ -308,92 +238,32 @@ final class RoleProcesses implements AutoCloseable
         /** Every output line so far. */
         List<String> lines()
         {
-            synchronized (lines)
-            {
-                return List.copyOf(lines);
-            }
-        }
-
-        /** Waits for an output line matching {@code pattern}; fails with the last lines if it exits or times out. */
-        Matcher await(final Pattern pattern, final Duration limit) throws InterruptedException
-        {
-            final long deadline = System.nanoTime() + limit.toNanos();
-            int seen = 0;
-            synchronized (lines)
-            {
-                while (true)
-                {
-                    for (; seen < lines.size(); seen++)
-                    {
-                        final Matcher m = pattern.matcher(lines.get(seen));
-                        if (m.find())
-                        {
-                            return m;
-                        }
-                    }
-                    if (!process.isAlive() && !reader.isAlive())
-                    {
-                        throw failure("exited with status " + process.exitValue() + " before printing " + pattern);
-                    }
-                    final long left = deadline - System.nanoTime();
-                    if (left <= 0)
-                    {
-                        throw failure("did not print " + pattern + " within " + limit.toSeconds() + " s");
-                    }
-                    lines.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 100)));
-                }
-            }
+            return process.lines();
         }
 
         /** Waits for the process to exit; its status, or fails with the last lines after {@code limit}. */
         int waitFor(final Duration limit) throws InterruptedException
         {
-            if (!process.waitFor(limit.toNanos(), TimeUnit.NANOSECONDS))
-            {
-                throw failure("did not exit within " + limit.toSeconds() + " s");
-            }
-            reader.join(EXIT_GRACE);
-            return process.exitValue();
+            return process.waitFor(limit);
         }
 
         /** An error naming the child with its last output lines. */
         IllegalStateException failure(final String what)
         {
-            final List<String> all = lines();
-            final List<String> tail = all.subList(Math.max(0, all.size() - TAIL_LINES), all.size());
-            return new IllegalStateException("polypi " + role + " (pid " + process.pid() + ") " + what +
-                "; its last lines:" + System.lineSeparator() + "    " +
-                String.join(System.lineSeparator() + "    ", tail));
+            return process.failure(what);
+        }
+
+        @Override
+        public String toString()
+        {
+            return "polypi " + role + " (pid " + process.pid() + ")";
         }
 
         /** Closes its standard input (the order to exit), then destroys it if it is still running. */
         @Override
         public void close()
         {
-            try
-            {
-                process.getOutputStream().close();
-            }
-            catch (final IOException e)
-            {
-                // Gone already.
-            }
-            try
-            {
-                if (!process.waitFor(EXIT_GRACE.toMillis(), TimeUnit.MILLISECONDS))
-                {
-                    process.destroy();
-                    if (!process.waitFor(EXIT_GRACE.toMillis(), TimeUnit.MILLISECONDS))
-                    {
-                        process.destroyForcibly();
-                    }
-                }
-            }
-            catch (final InterruptedException e)
-            {
-                process.destroyForcibly();
-                Thread.currentThread().interrupt();
-            }
+            process.close();
         }
     }
 }

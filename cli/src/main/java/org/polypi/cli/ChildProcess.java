@@ -24,9 +24,10 @@ import java.util.regex.Pattern;
  * output and error are merged and read by a thread that keeps every line (for parsing) and hands each to a listener;
  * its standard input stays open and is closed by {@link #close()}, which the child (run with
  * {@code --watch-parent}) takes as the order to exit, so that a child never outlives its parent, even one that was
- * killed. {@link #close()} then destroys the process if it is still there.
+ * killed. {@link #close()} then destroys the process if it is still there. Public for the benchmarks' service
+ * processes (org.polypi.bench.RoleProcesses), which start the same roles the same way.
  */
-final class ChildProcess implements AutoCloseable
+public final class ChildProcess implements AutoCloseable
 {
     /** Lines of a failing child shown in the error. */
     static final int TAIL_LINES = 12;
@@ -88,7 +89,7 @@ final class ChildProcess implements AutoCloseable
     }
 
     /** As {@link #start(String, List, List, Map, Consumer)} with extra JVM options (e.g. native memory tracking). */
-    static ChildProcess start(final String name, final List<String> prefix, final List<String> jvmOptions,
+    public static ChildProcess start(final String name, final List<String> prefix, final List<String> jvmOptions,
                               final List<String> args, final Map<String, String> environment,
                               final Consumer<String> listener) throws IOException
     {
@@ -149,7 +150,8 @@ final class ChildProcess implements AutoCloseable
         {
             for (final String a : ManagementFactory.getRuntimeMXBean().getInputArguments())
             {
-                if (a.startsWith("--add-") || a.startsWith("--enable-native-access"))
+                if (a.startsWith("--add-") || a.startsWith("--enable-native-access") ||
+                    a.startsWith("--sun-misc-unsafe-memory-access"))
                 {
                     out.add(a);
                 }
@@ -161,13 +163,19 @@ final class ChildProcess implements AutoCloseable
     }
 
     /** The process id. */
-    long pid()
+    public long pid()
     {
         return process.pid();
     }
 
+    /** True while the process runs. */
+    public boolean alive()
+    {
+        return process.isAlive();
+    }
+
     /** The name given at start. */
-    String name()
+    public String name()
     {
         return name;
     }
@@ -177,7 +185,7 @@ final class ChildProcess implements AutoCloseable
      *
      * @throws IllegalStateException with the child's last lines if it exits first or the timeout passes.
      */
-    Matcher await(final Pattern pattern, final Duration timeout) throws InterruptedException
+    public Matcher await(final Pattern pattern, final Duration timeout) throws InterruptedException
     {
         final long deadline = System.nanoTime() + timeout.toNanos();
         int seen = 0;
@@ -213,7 +221,7 @@ final class ChildProcess implements AutoCloseable
      * @return the exit status.
      * @throws IllegalStateException with the last lines if it does not exit within the timeout.
      */
-    int waitFor(final Duration timeout) throws InterruptedException
+    public int waitFor(final Duration timeout) throws InterruptedException
     {
         if (!process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS))
         {
@@ -224,7 +232,7 @@ final class ChildProcess implements AutoCloseable
     }
 
     /** An error naming the child, with its last output lines. */
-    IllegalStateException failure(final String what)
+    public IllegalStateException failure(final String what)
     {
         return new IllegalStateException(name + " (pid " + process.pid() + ") " + what + "; its last lines:" +
             System.lineSeparator() + tail());
@@ -245,7 +253,7 @@ final class ChildProcess implements AutoCloseable
     }
 
     /** Every line so far. */
-    List<String> lines()
+    public List<String> lines()
     {
         synchronized (lines)
         {
