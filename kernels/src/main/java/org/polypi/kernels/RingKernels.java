@@ -105,6 +105,32 @@ public interface RingKernels
         SelectedPowers.compute(c, shift, addend, base, diff, holdsConstant, out, n);
     }
 
+    /**
+     * A public-coefficient polynomial of candidate-selected powers, fused into one pass (the engine's one-round
+     * activation): for each copy j, with {@code p_j = (c >> shifts[j]) + addends[j]} and
+     * {@code q_(j,i) = base[j][i-1] - msb(c)·diff[j][i-1]}, let {@code x_j^m = sum_{i=0..m} C(m,i) p_j^(m-i) q_(j,i)}
+     * as in {@link #selectPowersFromOpened} ({@code q_(j,0)} the public 1 held by the party with
+     * {@code holdsConstant}); then
+     * {@code out = (holdsConstant ? constant : 0) + zMultiplier·z + sum_j sum_m multipliers[j][m-1]·x_j^m}.
+     * It is the composition of {@link #selectPowersFromOpened} per copy, {@link #multiplyConstant} and {@link #add}
+     * (the test oracle), without writing the powers; every backend shares one implementation (see
+     * {@code OpenedPolynomial}). {@code z} is read only when {@code zMultiplier != 0} (it may then be null).
+     * {@code out} may alias {@code c} or {@code z}; no other overlap is allowed.
+     *
+     * @throws IllegalArgumentException if a shift is out of range, the copies' arrays differ in length, a copy has
+     *                                  degree 0, or a segment is missing, too small or closed.
+     */
+    default void polynomialFromOpened(final MemorySegment c, final int[] shifts, final long[] addends,
+                                      final MemorySegment[][] base, final MemorySegment[][] diff,
+                                      final long[][] multipliers, final MemorySegment z, final long zMultiplier,
+                                      final boolean holdsConstant, final long constant, final MemorySegment out,
+                                      final long n)
+    {
+        OpenedPolynomial.check(c, shifts, addends, base, diff, multipliers, z, zMultiplier, out, n);
+        OpenedPolynomial.compute(c, shifts, addends, base, diff, multipliers, z, zMultiplier, holdsConstant, constant,
+            out, n);
+    }
+
     // ---- linear algebra ----------------------------------------------------------------------------------
 
     /**

@@ -332,6 +332,170 @@ final class VectorElementwise
         return LongVector.fromMemorySegment(STREAM_SPECIES, segment, offset, ORDER);
     }
 
+    /**
+     * {@link RingKernels#polynomialFromOpened} with the Horner coefficients of {@code OpenedPolynomial} already
+     * computed: one pass, each vector of elements computed in registers from c, z and the material, and stored once.
+     */
+    static void polynomialFromOpened(final MemorySegment c, final int[] shifts, final long[] addends,
+                                     final MemorySegment[][] base, final MemorySegment[][] diff,
+                                     final long[][][] horner, final MemorySegment z, final long zMultiplier,
+                                     final long ownConstant, final MemorySegment out, final long n)
+    {
+        final long vectorBytes = COMPUTE_SPECIES.loopBound(n) * Long.BYTES;
+        final long pairBytes = vectorBytes - vectorBytes % (2 * COMPUTE_BYTES);
+        long offset = 0;
+        for (; offset < pairBytes; offset += 2 * COMPUTE_BYTES)
+        {
+            openedPolynomialPair(c, shifts, addends, base, diff, horner, z, zMultiplier, ownConstant, out, offset);
+        }
+        for (; offset < vectorBytes; offset += COMPUTE_BYTES)
+        {
+            openedPolynomialVector(c, shifts, addends, base, diff, horner, z, zMultiplier, ownConstant, out, offset);
+        }
+        for (long e = vectorBytes / Long.BYTES; e < n; e++)
+        {
+            openedPolynomialScalar(c, shifts, addends, base, diff, horner, z, zMultiplier, ownConstant, out, e);
+        }
+    }
+
+    private static void openedPolynomialVector(final MemorySegment c, final int[] shifts, final long[] addends,
+                                               final MemorySegment[][] base, final MemorySegment[][] diff,
+                                               final long[][][] horner, final MemorySegment z,
+                                               final long zMultiplier, final long ownConstant,
+                                               final MemorySegment out, final long offset)
+    {
+        final LongVector cv = load(c, offset);
+        final LongVector negMsb = cv.lanewise(VectorOperators.ASHR, Long.SIZE - 1);
+        LongVector acc = LongVector.broadcast(COMPUTE_SPECIES, ownConstant);
+        if (zMultiplier != 0)
+        {
+            acc = acc.add(load(z, offset).mul(zMultiplier));
+        }
+        for (int j = 0; j < shifts.length; j++)
+        {
+            final LongVector p = cv.lanewise(VectorOperators.ASHR, shifts[j]).add(addends[j]);
+            final long[][] h = horner[j];
+            for (int t = 0; t < h.length; t++)
+            {
+                final long[] ht = h[t];
+                if (ht == null)
+                {
+                    continue;
+                }
+                LongVector g = LongVector.broadcast(COMPUTE_SPECIES, ht[0]);
+                for (int i = 1; i < ht.length; i++)
+                {
+                    g = g.mul(p).add(ht[i]);
+                }
+                if (t == 0)
+                {
+                    acc = acc.add(g);
+                }
+                else
+                {
+                    final LongVector q = load(base[j][t - 1], offset).add(negMsb.mul(load(diff[j][t - 1], offset)));
+                    acc = acc.add(q.mul(g));
+                }
+            }
+        }
+        acc.intoMemorySegment(out, offset, ORDER);
+    }
+
+    /**
+     * Two vectors per step: the per-step walk over copies and coefficient arrays is paid once for both, and the two
+     * independent multiply chains overlap in the pipeline.
+     */
+    private static void openedPolynomialPair(final MemorySegment c, final int[] shifts, final long[] addends,
+                                             final MemorySegment[][] base, final MemorySegment[][] diff,
+                                             final long[][][] horner, final MemorySegment z,
+                                             final long zMultiplier, final long ownConstant,
+                                             final MemorySegment out, final long offset)
+    {
+        final long offset1 = offset + COMPUTE_BYTES;
+        final LongVector c0 = load(c, offset);
+        final LongVector c1 = load(c, offset1);
+        final LongVector negMsb0 = c0.lanewise(VectorOperators.ASHR, Long.SIZE - 1);
+        final LongVector negMsb1 = c1.lanewise(VectorOperators.ASHR, Long.SIZE - 1);
+        LongVector acc0 = LongVector.broadcast(COMPUTE_SPECIES, ownConstant);
+        LongVector acc1 = acc0;
+        if (zMultiplier != 0)
+        {
+            acc0 = acc0.add(load(z, offset).mul(zMultiplier));
+            acc1 = acc1.add(load(z, offset1).mul(zMultiplier));
+        }
+        for (int j = 0; j < shifts.length; j++)
+        {
+            final LongVector p0 = c0.lanewise(VectorOperators.ASHR, shifts[j]).add(addends[j]);
+            final LongVector p1 = c1.lanewise(VectorOperators.ASHR, shifts[j]).add(addends[j]);
+            final long[][] h = horner[j];
+            for (int t = 0; t < h.length; t++)
+            {
+                final long[] ht = h[t];
+                if (ht == null)
+                {
+                    continue;
+                }
+                LongVector g0 = LongVector.broadcast(COMPUTE_SPECIES, ht[0]);
+                LongVector g1 = g0;
+                for (int i = 1; i < ht.length; i++)
+                {
+                    g0 = g0.mul(p0).add(ht[i]);
+                    g1 = g1.mul(p1).add(ht[i]);
+                }
+                if (t == 0)
+                {
+                    acc0 = acc0.add(g0);
+                    acc1 = acc1.add(g1);
+                }
+                else
+                {
+                    final MemorySegment b = base[j][t - 1];
+                    final MemorySegment d = diff[j][t - 1];
+                    acc0 = acc0.add(load(b, offset).add(negMsb0.mul(load(d, offset))).mul(g0));
+                    acc1 = acc1.add(load(b, offset1).add(negMsb1.mul(load(d, offset1))).mul(g1));
+                }
+            }
+        }
+        acc0.intoMemorySegment(out, offset, ORDER);
+        acc1.intoMemorySegment(out, offset1, ORDER);
+    }
+
+    private static void openedPolynomialScalar(final MemorySegment c, final int[] shifts, final long[] addends,
+                                               final MemorySegment[][] base, final MemorySegment[][] diff,
+                                               final long[][][] horner, final MemorySegment z,
+                                               final long zMultiplier, final long ownConstant,
+                                               final MemorySegment out, final long e)
+    {
+        final long ce = c.getAtIndex(ELEMENT, e);
+        final long negMsb = ce >> (Long.SIZE - 1);
+        long acc = ownConstant;
+        if (zMultiplier != 0)
+        {
+            acc += z.getAtIndex(ELEMENT, e) * zMultiplier;
+        }
+        for (int j = 0; j < shifts.length; j++)
+        {
+            final long p = (ce >> shifts[j]) + addends[j];
+            final long[][] h = horner[j];
+            for (int t = 0; t < h.length; t++)
+            {
+                final long[] ht = h[t];
+                if (ht == null)
+                {
+                    continue;
+                }
+                long g = ht[0];
+                for (int i = 1; i < ht.length; i++)
+                {
+                    g = g * p + ht[i];
+                }
+                acc += t == 0 ? g : (base[j][t - 1].getAtIndex(ELEMENT, e) +
+                    negMsb * diff[j][t - 1].getAtIndex(ELEMENT, e)) * g;
+            }
+        }
+        out.setAtIndex(ELEMENT, e, acc);
+    }
+
     private static LongVector load(final MemorySegment segment, final long offset)
     {
         return LongVector.fromMemorySegment(COMPUTE_SPECIES, segment, offset, ORDER);

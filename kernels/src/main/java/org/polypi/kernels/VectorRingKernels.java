@@ -153,6 +153,30 @@ public final class VectorRingKernels extends CheckedRingKernels
     }
 
     @Override
+    public void polynomialFromOpened(final MemorySegment c, final int[] shifts, final long[] addends,
+                                     final MemorySegment[][] base, final MemorySegment[][] diff,
+                                     final long[][] multipliers, final MemorySegment z, final long zMultiplier,
+                                     final boolean holdsConstant, final long constant, final MemorySegment out,
+                                     final long n)
+    {
+        OpenedPolynomial.check(c, shifts, addends, base, diff, multipliers, z, zMultiplier, out, n);
+        boolean heap = onHeap(c, out) || (zMultiplier != 0 && onHeap(z));
+        for (int j = 0; j < shifts.length && !heap; j++)
+        {
+            heap = onHeap(base[j]) || onHeap(diff[j]);
+        }
+        if (heap)
+        {
+            OpenedPolynomial.compute(c, shifts, addends, base, diff, multipliers, z, zMultiplier, holdsConstant,
+                constant, out, n);
+            return;
+        }
+        VectorElementwise.polynomialFromOpened(c, shifts, addends, base, diff,
+            OpenedPolynomial.hornerCoefficients(multipliers, holdsConstant), z, zMultiplier,
+            holdsConstant ? constant : 0L, out, n);
+    }
+
+    @Override
     protected void matmulUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment c, final int m,
                                    final int k, final int n)
     {

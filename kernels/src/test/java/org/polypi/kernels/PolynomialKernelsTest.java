@@ -309,4 +309,104 @@ final class PolynomialKernelsTest
                 "out[0] too small");
         }
     }
+
+    @Test
+    void polynomialFromOpenedEqualsSelectedPowersCombined()
+    {
+        final SplittableRandom random = new SplittableRandom(67);
+        final RingKernels scalar = ScalarRingKernels.INSTANCE;
+        final long[] boundary = ElementwiseKernelsTest.BOUNDARY;
+        try (Arena arena = Arena.ofConfined())
+        {
+            for (final int n : new int[]{1, 9, OpenedPolynomial.BLOCK - 1, OpenedPolynomial.BLOCK,
+                3 * OpenedPolynomial.BLOCK + 17})
+            {
+                for (int trial = 0; trial < 12; trial++)
+                {
+                    final int copies = 1 + random.nextInt(3);
+                    final long[] c = new long[n];
+                    for (int e = 0; e < n; e++)
+                    {
+                        c[e] = e < boundary.length ? boundary[e] : random.nextLong();
+                    }
+                    final MemorySegment cs = segment(arena, c);
+                    final MemorySegment z = segment(arena, random.longs(n).toArray());
+                    final long zMultiplier = random.nextBoolean() ? 0L : random.nextLong();
+                    final long constant = random.nextLong();
+                    final int[] shifts = new int[copies];
+                    final long[] addends = new long[copies];
+                    final MemorySegment[][] base = new MemorySegment[copies][];
+                    final MemorySegment[][] diff = new MemorySegment[copies][];
+                    final long[][] multipliers = new long[copies][];
+                    for (int j = 0; j < copies; j++)
+                    {
+                        final int degree = 1 + random.nextInt(6);
+                        shifts[j] = random.nextInt(64);
+                        addends[j] = random.nextLong();
+                        base[j] = new MemorySegment[degree];
+                        diff[j] = new MemorySegment[degree];
+                        multipliers[j] = new long[degree];
+                        for (int i = 0; i < degree; i++)
+                        {
+                            base[j][i] = segment(arena, random.longs(n).toArray());
+                            diff[j][i] = segment(arena, random.longs(n).toArray());
+                            // Zeros as the plan has them: skipped powers, and powers taken from another copy.
+                            multipliers[j][i] = random.nextInt(3) == 0 ? 0L : random.nextLong();
+                        }
+                    }
+                    for (final boolean holds : new boolean[]{true, false})
+                    {
+                        // The oracle: every copy's selected powers, then the public combination term by term.
+                        final MemorySegment expected = arena.allocate((long)n * Long.BYTES);
+                        final MemorySegment term = arena.allocate((long)n * Long.BYTES);
+                        if (holds)
+                        {
+                            scalar.addConstant(expected, constant, expected, n);
+                        }
+                        scalar.multiplyConstant(z, zMultiplier, term, n);
+                        scalar.add(expected, term, expected, n);
+                        for (int j = 0; j < copies; j++)
+                        {
+                            final int degree = multipliers[j].length;
+                            final MemorySegment[] powers = new MemorySegment[degree];
+                            for (int i = 0; i < degree; i++)
+                            {
+                                powers[i] = arena.allocate((long)n * Long.BYTES);
+                            }
+                            scalar.selectPowersFromOpened(cs, shifts[j], addends[j], base[j], diff[j], holds, powers,
+                                n);
+                            for (int i = 0; i < degree; i++)
+                            {
+                                scalar.multiplyConstant(powers[i], multipliers[j][i], term, n);
+                                scalar.add(expected, term, expected, n);
+                            }
+                        }
+                        for (final RingKernels k : new RingKernels[]{scalar, VectorRingKernels.INSTANCE})
+                        {
+                            final MemorySegment fused = arena.allocate((long)n * Long.BYTES);
+                            k.polynomialFromOpened(cs, shifts, addends, base, diff, multipliers,
+                                zMultiplier == 0 ? null : z, zMultiplier, holds, constant, fused, n);
+                            assertArrayEquals(array(expected), array(fused), k + ", n " + n + ", trial " + trial +
+                                ", holds " + holds + ", copies " + copies);
+                        }
+                    }
+                }
+            }
+            final MemorySegment one = segment(arena, 1L);
+            final MemorySegment two = segment(arena, 1L, 2L);
+            final MemorySegment[][] single = {{one}};
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> scalar.polynomialFromOpened(one,
+                new int[]{64}, new long[1], single, single, new long[][]{{1}}, null, 0, true, 0, one, 1)),
+                "shift of copy 0 must be in [0, 63], was 64");
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> scalar.polynomialFromOpened(one,
+                new int[]{0}, new long[1], single, single, new long[][]{{1, 2}}, null, 0, true, 0, one, 1)),
+                "copy 0: base, diff and multipliers must have the same positive length");
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> scalar.polynomialFromOpened(one,
+                new int[]{0}, new long[1], single, single, new long[][]{{1}}, null, 3, true, 0, one, 1)),
+                "z is required");
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> scalar.polynomialFromOpened(two,
+                new int[]{0}, new long[1], new MemorySegment[][]{{two}}, single, new long[][]{{1}}, null, 0, true, 0,
+                two, 2)), "diff[0][0] too small");
+        }
+    }
 }

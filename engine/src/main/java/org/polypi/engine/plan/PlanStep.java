@@ -566,6 +566,34 @@ public sealed interface PlanStep permits PlanStep.Linear, PlanStep.SumPool, Plan
             return multipliers[k];
         }
 
+        /**
+         * Per copy j, the multiplier of each of its powers 1..{@link #copyDegree}(j) in the PUBLIC output:
+         * {@link #multiplier}(k) at index k - 1 when power k comes from copy j, else 0 (a power the copy only needs
+         * for the binomial expansion of a higher one, or one taken from another copy). A fresh array.
+         */
+        public long[][] copyMultipliers()
+        {
+            final long[][] m = new long[copyShifts.length][];
+            for (int j = 0; j < m.length; j++)
+            {
+                m[j] = new long[copyDegrees[j]];
+            }
+            for (int k = 1; k <= degree; k++)
+            {
+                if (powerSource[k] >= 0)
+                {
+                    m[powerSource[k]][k - 1] = multipliers[k];
+                }
+            }
+            return m;
+        }
+
+        /** Multiplier of z itself in the PUBLIC output: {@link #multiplier}(1) when power 1 is DIRECT, else 0. */
+        public long directMultiplier()
+        {
+            return powerSource[1] == DIRECT ? multipliers[1] : 0L;
+        }
+
         /** {@code enc_3f(a_0)} for PUBLIC (0 otherwise). */
         public long constant()
         {

@@ -65,6 +65,73 @@ public final class FusedActivation
     }
 
     /**
+     * This party's share of a public-coefficient polynomial of the copies' powers, written to {@code out}: the same
+     * opening as {@link #open}, then {@code out = constant + zMultiplier·z + sum_j sum_i multipliers[j][i-1] x_j^i}
+     * (the constant added by the party that holds constants) in one pass ({@link RingKernels#polynomialFromOpened}),
+     * without materializing any power. One round, one ring element sent per element.
+     *
+     * @param multipliers per copy j of the material's plan, the multiplier of each power 1..degree(j) (0 for a power
+     *                    the polynomial does not use).
+     * @param zMultiplier multiplier of z itself (a power 1 that needs no truncation), or 0.
+     * @throws IllegalArgumentException if the material's shape differs from z's or the multipliers from its plan.
+     * @throws IllegalStateException if the material was already used.
+     */
+    public static void polynomial(final PartySession session, final RingTensor z, final ActivationMaterial material,
+                                  final long[][] multipliers, final long zMultiplier, final long constant,
+                                  final RingTensor out)
+    {
+        RingOps.requireSize("z", z, material.r().size());
+        RingOps.requireSize("out", out, material.r().size());
+        final ActivationPlan plan = material.plan();
+        if (multipliers.length != plan.copies())
+        {
+            throw new IllegalArgumentException(multipliers.length + " copies of multipliers for " + plan);
+        }
+        final int[] shifts = new int[plan.copies()];
+        final long[] addends = new long[plan.copies()];
+        final MemorySegment[][] base = new MemorySegment[plan.copies()][];
+        final MemorySegment[][] diff = new MemorySegment[plan.copies()][];
+        for (int j = 0; j < plan.copies(); j++)
+        {
+            if (multipliers[j].length != plan.degree(j))
+            {
+                throw new IllegalArgumentException("copy " + j + " has " + multipliers[j].length +
+                    " multipliers, its plan degree is " + plan.degree(j) + " (" + plan + ")");
+            }
+            shifts[j] = plan.shift(j);
+            addends[j] = -(FaithfulTruncation.OFFSET >>> shifts[j]);
+            base[j] = segments(material.base()[j]);
+            diff[j] = segments(material.diff()[j]);
+        }
+        material.take();
+        final RingKernels k = session.kernels();
+        final long n = z.size();
+        try (Arena tmp = session.temporaries())
+        {
+            final RingTensor c = RingTensor.allocate(tmp, z.shape());
+            k.add(z.segment(), material.r().segment(), c.segment(), n);
+            if (session.holdsConstants())
+            {
+                k.addConstant(c.segment(), FaithfulTruncation.OFFSET, c.segment(), n);
+            }
+            Opener.open(session, new RingTensor[]{c}, new RingTensor[]{c});
+            k.polynomialFromOpened(c.segment(), shifts, addends, base, diff, multipliers,
+                zMultiplier == 0 ? null : z.segment(), zMultiplier, session.holdsConstants(), constant,
+                out.segment(), n);
+        }
+    }
+
+    private static MemorySegment[] segments(final RingTensor[] tensors)
+    {
+        final MemorySegment[] s = new MemorySegment[tensors.length];
+        for (int i = 0; i < tensors.length; i++)
+        {
+            s[i] = tensors[i].segment();
+        }
+        return s;
+    }
+
+    /**
      * Everything after the opening, per copy j: {@code [Q^i] = [Q1^i] - msb(c) [Q1^i - Q0^i]} and the binomial
      * expansion around the public part {@code C_j}, fused into one pass over the material and the outputs
      * ({@link RingKernels#selectPowersFromOpened}); the composed form (a whole-tensor kernel per operation, with

@@ -322,6 +322,14 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
                 {
                     powers = baselinePowers(qs, a, z, baseline);
                 }
+                else if (a.copies() > 0 && a.kind() == PlanStep.Activation.Kind.PUBLIC)
+                {
+                    // The opening and the whole polynomial in one pass: no power is written or read back.
+                    final RingTensor y = qs.allocate(outShape);
+                    FusedActivation.polynomial(qs, z, (ActivationMaterial)query.pieces[index], a.copyMultipliers(),
+                        a.directMultiplier(), a.constant(), y);
+                    yield y;
+                }
                 else if (a.copies() > 0)
                 {
                     final FusedActivation.Powers opened = FusedActivation.open(qs, z,

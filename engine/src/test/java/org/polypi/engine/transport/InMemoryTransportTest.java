@@ -48,6 +48,50 @@ final class InMemoryTransportTest
     }
 
     @Test
+    void recycledBuffersCarryEveryMessageIntact()
+    {
+        final InMemoryTransport[] t = InMemoryTransport.connectThree(Duration.ofSeconds(5));
+        final InMemoryTransport dealer = t[Party.DEALER.id()];
+        final InMemoryTransport client = t[Party.CLIENT.id()];
+        final java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        try (Arena arena = Arena.ofConfined())
+        {
+            // Sizes straddling the pool's classes, several in flight at once, so that buffers of every class are
+            // reused for messages of other lengths: each must still arrive exactly as sent.
+            for (int round = 0; round < 50; round++)
+            {
+                final int inFlight = 1 + random.nextInt(4);
+                final long[][] sent = new long[inFlight][];
+                for (int m = 0; m < inFlight; m++)
+                {
+                    sent[m] = random.longs(random.nextInt(1, 3000)).toArray();
+                    dealer.send(Party.CLIENT, arena.allocateFrom(ValueLayout.JAVA_LONG, sent[m]));
+                }
+                for (int m = 0; m < inFlight; m++)
+                {
+                    final MemorySegment into = arena.allocate((long)sent[m].length * Long.BYTES);
+                    client.receive(Party.DEALER, into);
+                    assertArrayEquals(sent[m], into.toArray(ValueLayout.JAVA_LONG), "round " + round + ", message " + m);
+                }
+            }
+        }
+    }
+
+    @Test
+    void bufferPoolRecyclesByPowerOfTwoClass()
+    {
+        final InMemoryTransport.BufferPool pool = new InMemoryTransport.BufferPool();
+        assertEquals(InMemoryTransport.BufferPool.MIN_CLASS, InMemoryTransport.BufferPool.sizeClass(0));
+        assertEquals(10, InMemoryTransport.BufferPool.sizeClass(1024));
+        assertEquals(11, InMemoryTransport.BufferPool.sizeClass(1025));
+        final MemorySegment a = pool.take(1000);
+        assertEquals(1024, a.byteSize());
+        pool.give(a);
+        assertTrue(pool.take(600) == a, "a buffer given back is taken again for a message of its class");
+        assertEquals(2048, pool.take(1025).byteSize());
+    }
+
+    @Test
     void silentPeerTimesOutNamingThePeer()
     {
         final InMemoryTransport[] t = InMemoryTransport.connectThree(SHORT);
