@@ -28,11 +28,18 @@ public final class InMemoryTransport implements Transport
     /** Messages that may wait, per ordered pair, before a sender blocks (backpressure, bounded memory). */
     public static final int QUEUE_CAPACITY = 1024;
     /**
-     * How long a receive spins before it parks. The parties of a query exchange in step, so the answer usually comes
-     * within microseconds; a parked receiver instead costs the sender a wake-up, which measured 0.3 ms per 512 KiB
-     * opening on the 2-vCPU reference machine (W3), and the receiver the scheduler's latency.
+     * How long a receive busy-spins. The parties of a query exchange in step, so the answer usually comes within
+     * microseconds; a parked receiver instead costs the sender a wake-up, which measured 0.3 ms per 512 KiB opening on
+     * the 2-vCPU reference machine (W3), and the receiver the scheduler's latency.
      */
-    static final long SPIN_NANOS = 200_000;
+    static final long SPIN_NANOS = 20_000;
+    /**
+     * Until when a receive keeps polling but yields its core between polls, before it parks. Yielding, not spinning:
+     * when the peer shares the core (two parties and a busy JIT compiler thread on two cores), a busy spin held the
+     * core the peer needed for its whole length, every round (W1 at batch 1: 0.66 -> 3.4 ms online with a 200 µs
+     * spin); a yield hands it over at once and returns at once when nothing else is runnable.
+     */
+    static final long YIELD_NANOS = 500_000;
     /** First park period after the spin; it doubles up to {@link #MAX_PARK_NANOS}. */
     static final long MIN_PARK_NANOS = 1_000;
     /** Longest park period: bounds the latency a long wait (e.g. for the dealer) adds once the message is in. */
@@ -147,6 +154,11 @@ public final class InMemoryTransport implements Transport
                 if (waited < SPIN_NANOS)
                 {
                     Thread.onSpinWait();
+                    checkInterrupt("waiting for " + from);
+                }
+                else if (waited < YIELD_NANOS)
+                {
+                    Thread.yield();
                     checkInterrupt("waiting for " + from);
                 }
                 else
