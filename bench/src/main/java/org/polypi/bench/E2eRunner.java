@@ -93,13 +93,23 @@ final class E2eRunner
             long last = 0;
             final long warmStart = System.nanoTime();
             final double warmBudget = settings.cellSeconds() / 3 * 1e9;
-            // At least the configured count and a second of queries, so that C2 has compiled the hot paths.
-            while (warm < Math.max(1, settings.warmup()) || System.nanoTime() - warmStart < MIN_WARMUP_NANOS)
+            // At least the configured count and a second of queries, so that C2 has compiled the hot paths, and
+            // then until the compilers are quiet (JitActivity), within a third of the cell's budget.
+            final JitActivity jit = new JitActivity();
+            while (warm < Math.max(1, settings.warmup()) || System.nanoTime() - warmStart < MIN_WARMUP_NANOS ||
+                !jit.quiet())
             {
                 last = driver.query(encoded).totalNanos();
+                jit.afterQuery();
                 warm++;
                 if (System.nanoTime() - warmStart > warmBudget)
                 {
+                    if (!jit.quiet())
+                    {
+                        System.out.printf(Locale.ROOT, "  %s: the JIT was still compiling after %d warm-up queries " +
+                            "(%.1f s, a third of --cell-seconds); measuring anyway%n", cell.id(), warm,
+                            (System.nanoTime() - warmStart) / 1e9);
+                    }
                     break;
                 }
             }

@@ -26,11 +26,9 @@ enum E2eVariant
     /** PILLAR degree 4, baseline: per copy a faithful truncation, then ESPN's cheaper variant (d-1 openings). */
     PILLAR_ESPN("pillar-espn", "PILLAR-4 via ESPN", ActivationKind.POLY, ActivationProtocol.ESPN,
         List.of("pillar4", "pillar"), null),
-    /** PILLAR degree 4 evaluated CrypTen-style: powers by Beaver products, log2(d) rounds. */
-    CRYPTEN("crypten", "CrypTen-style polynomial (Beaver powers)", ActivationKind.POLY, ActivationProtocol.FUSED,
-        List.of("pillar4", "pillar"),
-        "the secure engine cannot yet run a plan's activations CrypTen-style (CrypTenPolynomial exists as a " +
-            "protocol only; ActivationProtocol has FUSED, HONEYBADGER, ESPN); see the activation protocols table"),
+    /** PILLAR degree 4, baseline: per copy a faithful truncation, then CrypTen's Beaver powers, log2(d) rounds. */
+    CRYPTEN("crypten", "PILLAR-4 via CrypTen's Beaver powers", ActivationKind.POLY, ActivationProtocol.CRYPTEN,
+        List.of("pillar4", "pillar"), null),
     /** HerPN: private per-channel quadratic, folded into the next linear layer. */
     HERPN("herpn", "HerPN (ChannelPoly, folded)", ActivationKind.CHANNEL_POLY, ActivationProtocol.FUSED,
         List.of("herpn"), null),

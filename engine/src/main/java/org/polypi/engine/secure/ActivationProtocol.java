@@ -22,7 +22,22 @@ public enum ActivationProtocol
      * Baseline: per copy a faithful truncation (one round, 8n bytes) then ESPN's cheaper variant (one round,
      * {@code 8 (k_j - 1) n} bytes) when the copy needs a power above 1; copies one after another.
      */
-    ESPN;
+    ESPN,
+    /**
+     * Baseline: CrypTen's power schedule (seeds.md §2.6): per copy a faithful truncation (one round, 8n bytes), then
+     * the powers by elementwise Beaver products, round t computing {@code x^i = x^h x^(i-h)} for
+     * {@code h = 2^(t-1) < i <= min(2h, k_j)}: {@code ceil(log2 k_j)} rounds and {@code k_j - 1} products, 2 elements
+     * sent per party and product element; copies one after another. The products are exact (the plan's per-power
+     * pre-scaling keeps every power in range), so unlike CrypTen itself there is no local truncation per product and
+     * the result is the same as the other protocols'.
+     */
+    CRYPTEN;
+
+    /** {@code ceil(log2 k)} for {@code k >= 1}: CrypTen's rounds for the powers up to k. */
+    static int powerRounds(final int k)
+    {
+        return Integer.SIZE - Integer.numberOfLeadingZeros(k - 1);
+    }
 
     /** Online rounds of an activation step with these copies (0 shift: no truncation). */
     public long rounds(final int[] shifts, final int[] degrees)
@@ -34,7 +49,7 @@ public enum ActivationProtocol
         long rounds = 0;
         for (int j = 0; j < shifts.length; j++)
         {
-            rounds += (shifts[j] > 0 ? 1 : 0) + (degrees[j] > 1 ? 1 : 0);
+            rounds += (shifts[j] > 0 ? 1 : 0) + (this == CRYPTEN ? powerRounds(degrees[j]) : degrees[j] > 1 ? 1 : 0);
         }
         return rounds;
     }
@@ -52,7 +67,12 @@ public enum ActivationProtocol
             words += shifts[j] > 0 ? 1 : 0;
             if (degrees[j] > 1)
             {
-                words += this == ESPN ? degrees[j] - 1 : 1;
+                words += switch (this)
+                {
+                    case ESPN -> degrees[j] - 1;
+                    case CRYPTEN -> 2L * (degrees[j] - 1);
+                    default -> 1;
+                };
             }
         }
         return words;
@@ -78,7 +98,8 @@ public enum ActivationProtocol
             if (degrees[j] > 1)
             {
                 words += this == ESPN ? (long)degrees[j] * (degrees[j] - 1) / 2 : degrees[j] - 1;
-                pieces++;
+                // CrypTen: one Beaver triple per product, the server receiving its c share only.
+                pieces += this == CRYPTEN ? degrees[j] - 1 : 1;
             }
         }
         return new long[]{words, this == FUSED ? (shifts.length > 0 ? 1 : 0) : pieces};

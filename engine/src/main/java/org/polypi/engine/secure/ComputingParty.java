@@ -2,6 +2,7 @@ package org.polypi.engine.secure;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -10,6 +11,8 @@ import org.polypi.engine.plan.Plan;
 import org.polypi.engine.plan.PlanStep;
 import org.polypi.engine.protocol.ActivationMaterial;
 import org.polypi.engine.protocol.ActivationPlan;
+import org.polypi.engine.protocol.BeaverMultiplication;
+import org.polypi.engine.protocol.BeaverTriple;
 import org.polypi.engine.protocol.ComparisonMaterial;
 import org.polypi.engine.protocol.ComparisonReceiver;
 import org.polypi.engine.protocol.EspnPowers;
@@ -217,14 +220,57 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
             }
             if (a.copyDegree(j) > 1)
             {
-                pieces[j][1] = activations == ActivationProtocol.ESPN ? material.espnTuple(qs, a.copyDegree(j), shape) :
-                    material.powerTuple(qs, a.copyDegree(j), shape);
+                pieces[j][1] = switch (activations)
+                {
+                    case ESPN -> material.espnTuple(qs, a.copyDegree(j), shape);
+                    case CRYPTEN -> beaverTriples(qs, a.copyDegree(j) - 1, shape);
+                    default -> material.powerTuple(qs, a.copyDegree(j), shape);
+                };
             }
         }
         return pieces;
     }
 
-    /** The copies' powers by the baseline protocols: truncation, then HoneyBadger or ESPN, copy after copy. */
+    private BeaverTriple[] beaverTriples(final PartySession qs, final int count, final int[] shape)
+    {
+        final BeaverTriple[] triples = new BeaverTriple[count];
+        for (int i = 0; i < count; i++)
+        {
+            triples[i] = material.beaverTriple(qs, shape);
+        }
+        return triples;
+    }
+
+    /**
+     * CrypTen's power schedule ({@link ActivationProtocol#CRYPTEN}): round t multiplies {@code x^i = x^h x^(i-h)}
+     * for every {@code h = 2^(t-1) < i <= min(2h, k)} in one batched Beaver opening; triples in that order.
+     */
+    private static RingTensor[] crypTenPowers(final PartySession qs, final RingTensor x, final BeaverTriple[] triples)
+    {
+        final int degree = triples.length + 1;
+        final RingTensor[] p = new RingTensor[degree];
+        p[0] = x;
+        int used = 0;
+        for (int h = 1; h < degree; h *= 2)
+        {
+            final int count = Math.min(2 * h, degree) - h;
+            final RingTensor[] left = new RingTensor[count];
+            final RingTensor[] right = new RingTensor[count];
+            for (int c = 0; c < count; c++)
+            {
+                final int i = h + 1 + c;
+                left[c] = p[h - 1];
+                right[c] = p[i - h - 1];
+            }
+            final RingTensor[] products = BeaverMultiplication.multiply(qs, left, right,
+                Arrays.copyOfRange(triples, used, used + count));
+            System.arraycopy(products, 0, p, h, count);
+            used += count;
+        }
+        return p;
+    }
+
+    /** The copies' powers by the baseline protocols: truncation, then HoneyBadger, ESPN or CrypTen, per copy. */
     private static MemorySegment[][] baselinePowers(final PartySession qs, final PlanStep.Activation a,
                                                     final RingTensor z, final Object[][] pieces)
     {
@@ -237,6 +283,7 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
             {
                 case null -> new RingTensor[]{x};
                 case EspnTuple t -> EspnPowers.powers(qs, x, t);
+                case BeaverTriple[] t -> crypTenPowers(qs, x, t);
                 case PowerTuple t -> HoneyBadgerPowers.powers(qs, x, t);
                 default -> throw new IllegalStateException("unexpected material " + pieces[j][1]);
             };

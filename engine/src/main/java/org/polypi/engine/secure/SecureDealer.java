@@ -210,7 +210,8 @@ public final class SecureDealer implements AutoCloseable
             case PlanStep.Linear l -> dealer.linearTriple(masks[l.linearIndex()]);
             case PlanStep.Activation a when a.copies() > 0 && activations != ActivationProtocol.FUSED ->
             {
-                // Baselines: per copy a truncation pair (shift > 0) and a power tuple or ESPN tuple (degree > 1).
+                // Baselines: per copy a truncation pair (shift > 0) and a power tuple, an ESPN tuple or CrypTen's
+                // k - 1 Beaver triples (degree k > 1).
                 final int[] shape = shape(plan, a.inputs()[0], batch);
                 for (int j = 0; j < a.copies(); j++)
                 {
@@ -223,6 +224,13 @@ public final class SecureDealer implements AutoCloseable
                         if (activations == ActivationProtocol.ESPN)
                         {
                             dealer.espnTuple(a.copyDegree(j), shape);
+                        }
+                        else if (activations == ActivationProtocol.CRYPTEN)
+                        {
+                            for (int i = 1; i < a.copyDegree(j); i++)
+                            {
+                                dealer.beaverTriple(shape);
+                            }
                         }
                         else
                         {

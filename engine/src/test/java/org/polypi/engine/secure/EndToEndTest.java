@@ -106,9 +106,10 @@ final class EndToEndTest
             list.add(Arguments.of(Workload.MINIONN_FASHION, act, act == TestData.Act.CHANNEL ? 16 : 12,
                 FULL ? FULL_IMAGES : W3_IMAGES, FULL ? 25 : W3_IMAGES, FUSED));
         }
-        // The polynomial activations by the baseline protocols: truncation, then HoneyBadger or ESPN, per copy.
+        // The polynomial activations by the baseline protocols: truncation, then HoneyBadger, ESPN or CrypTen's
+        // Beaver powers, per copy.
         for (final ActivationProtocol protocol : new ActivationProtocol[]{ActivationProtocol.HONEYBADGER,
-            ActivationProtocol.ESPN})
+            ActivationProtocol.ESPN, ActivationProtocol.CRYPTEN})
         {
             for (final TestData.Act act : new TestData.Act[]{TestData.Act.POLY2, TestData.Act.PILLAR4,
                 TestData.Act.CHANNEL})
