@@ -341,64 +341,16 @@ final class VectorElementwise
                                      final long[][][] horner, final MemorySegment z, final long zMultiplier,
                                      final long ownConstant, final MemorySegment out, final long n)
     {
-        final long vectorBytes = COMPUTE_SPECIES.loopBound(n) * Long.BYTES;
-        final long pairBytes = vectorBytes - vectorBytes % (2 * COMPUTE_BYTES);
-        long offset = 0;
-        for (; offset < pairBytes; offset += 2 * COMPUTE_BYTES)
+        // Two vectors per step; the tail of fewer than two vectors goes to the scalar step.
+        final long pairBytes = (n / (2L * COMPUTE_SPECIES.length())) * 2 * COMPUTE_BYTES;
+        for (long offset = 0; offset < pairBytes; offset += 2 * COMPUTE_BYTES)
         {
             openedPolynomialPair(c, shifts, addends, base, diff, horner, z, zMultiplier, ownConstant, out, offset);
         }
-        for (; offset < vectorBytes; offset += COMPUTE_BYTES)
-        {
-            openedPolynomialVector(c, shifts, addends, base, diff, horner, z, zMultiplier, ownConstant, out, offset);
-        }
-        for (long e = vectorBytes / Long.BYTES; e < n; e++)
+        for (long e = pairBytes / Long.BYTES; e < n; e++)
         {
             openedPolynomialScalar(c, shifts, addends, base, diff, horner, z, zMultiplier, ownConstant, out, e);
         }
-    }
-
-    private static void openedPolynomialVector(final MemorySegment c, final int[] shifts, final long[] addends,
-                                               final MemorySegment[][] base, final MemorySegment[][] diff,
-                                               final long[][][] horner, final MemorySegment z,
-                                               final long zMultiplier, final long ownConstant,
-                                               final MemorySegment out, final long offset)
-    {
-        final LongVector cv = load(c, offset);
-        final LongVector negMsb = cv.lanewise(VectorOperators.ASHR, Long.SIZE - 1);
-        LongVector acc = LongVector.broadcast(COMPUTE_SPECIES, ownConstant);
-        if (zMultiplier != 0)
-        {
-            acc = acc.add(load(z, offset).mul(zMultiplier));
-        }
-        for (int j = 0; j < shifts.length; j++)
-        {
-            final LongVector p = cv.lanewise(VectorOperators.ASHR, shifts[j]).add(addends[j]);
-            final long[][] h = horner[j];
-            for (int t = 0; t < h.length; t++)
-            {
-                final long[] ht = h[t];
-                if (ht == null)
-                {
-                    continue;
-                }
-                LongVector g = LongVector.broadcast(COMPUTE_SPECIES, ht[0]);
-                for (int i = 1; i < ht.length; i++)
-                {
-                    g = g.mul(p).add(ht[i]);
-                }
-                if (t == 0)
-                {
-                    acc = acc.add(g);
-                }
-                else
-                {
-                    final LongVector q = load(base[j][t - 1], offset).add(negMsb.mul(load(diff[j][t - 1], offset)));
-                    acc = acc.add(q.mul(g));
-                }
-            }
-        }
-        acc.intoMemorySegment(out, offset, ORDER);
     }
 
     /**

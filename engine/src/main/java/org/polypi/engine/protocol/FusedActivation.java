@@ -39,18 +39,11 @@ public final class FusedActivation
         RingOps.requireSize("z", z, material.r().size());
         material.take();
         final ActivationPlan plan = material.plan();
-        final RingKernels k = session.kernels();
         final long n = z.size();
         final RingTensor[][] powers = new RingTensor[plan.copies()][];
         try (Arena tmp = session.temporaries())
         {
-            final RingTensor c = RingTensor.allocate(tmp, z.shape());
-            k.add(z.segment(), material.r().segment(), c.segment(), n);
-            if (session.holdsConstants())
-            {
-                k.addConstant(c.segment(), FaithfulTruncation.OFFSET, c.segment(), n);
-            }
-            Opener.open(session, new RingTensor[]{c}, new RingTensor[]{c});
+            final RingTensor c = openMasked(session, z, material, tmp);
             for (int j = 0; j < plan.copies(); j++)
             {
                 powers[j] = new RingTensor[plan.degree(j)];
@@ -108,17 +101,27 @@ public final class FusedActivation
         final long n = z.size();
         try (Arena tmp = session.temporaries())
         {
-            final RingTensor c = RingTensor.allocate(tmp, z.shape());
-            k.add(z.segment(), material.r().segment(), c.segment(), n);
-            if (session.holdsConstants())
-            {
-                k.addConstant(c.segment(), FaithfulTruncation.OFFSET, c.segment(), n);
-            }
-            Opener.open(session, new RingTensor[]{c}, new RingTensor[]{c});
+            final RingTensor c = openMasked(session, z, material, tmp);
             k.polynomialFromOpened(c.segment(), shifts, addends, base, diff, multipliers,
                 zMultiplier == 0 ? null : z.segment(), zMultiplier, session.holdsConstants(), constant,
                 out.segment(), n);
         }
+    }
+
+    /** Opens {@code c = z + 2^62 + r} (the offset added by the party holding constants) into {@code tmp}. */
+    private static RingTensor openMasked(final PartySession session, final RingTensor z,
+                                         final ActivationMaterial material, final Arena tmp)
+    {
+        final RingKernels k = session.kernels();
+        final long n = z.size();
+        final RingTensor c = RingTensor.allocate(tmp, z.shape());
+        k.add(z.segment(), material.r().segment(), c.segment(), n);
+        if (session.holdsConstants())
+        {
+            k.addConstant(c.segment(), FaithfulTruncation.OFFSET, c.segment(), n);
+        }
+        Opener.open(session, new RingTensor[]{c}, new RingTensor[]{c});
+        return c;
     }
 
     private static MemorySegment[] segments(final RingTensor[] tensors)
