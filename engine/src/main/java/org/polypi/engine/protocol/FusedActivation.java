@@ -92,7 +92,7 @@ public final class FusedActivation
                     " multipliers, its plan degree is " + plan.degree(j) + " (" + plan + ")");
             }
             shifts[j] = plan.shift(j);
-            addends[j] = -(FaithfulTruncation.OFFSET >>> shifts[j]);
+            addends[j] = publicAddend(shifts[j]);
             base[j] = segments(material.base()[j]);
             diff[j] = segments(material.diff()[j]);
         }
@@ -124,6 +124,12 @@ public final class FusedActivation
         return c;
     }
 
+    /** {@code -(2^62 >> sh)}: added to {@code c >> sh} it removes the opening's offset from the public part. */
+    private static long publicAddend(final int shift)
+    {
+        return -(FaithfulTruncation.OFFSET >>> shift);
+    }
+
     private static MemorySegment[] segments(final RingTensor[] tensors)
     {
         final MemorySegment[] s = new MemorySegment[tensors.length];
@@ -147,18 +153,8 @@ public final class FusedActivation
         for (int j = 0; j < plan.copies(); j++)
         {
             final int sh = plan.shift(j);
-            final int degree = plan.degree(j);
-            final MemorySegment[] base = new MemorySegment[degree];
-            final MemorySegment[] diff = new MemorySegment[degree];
-            final MemorySegment[] out = new MemorySegment[degree];
-            for (int i = 0; i < degree; i++)
-            {
-                base[i] = material.base()[j][i].segment();
-                diff[i] = material.diff()[j][i].segment();
-                out[i] = powers[j][i].segment();
-            }
-            session.kernels().selectPowersFromOpened(c, sh, -(FaithfulTruncation.OFFSET >>> sh), base, diff,
-                session.holdsConstants(), out, n);
+            session.kernels().selectPowersFromOpened(c, sh, publicAddend(sh), segments(material.base()[j]),
+                segments(material.diff()[j]), session.holdsConstants(), segments(powers[j]), n);
         }
     }
 

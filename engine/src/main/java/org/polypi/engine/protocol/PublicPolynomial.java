@@ -142,7 +142,8 @@ public final class PublicPolynomial
 
     /**
      * Evaluates on shared z with one opening: this party's share of y at scale {@link #outputScale()}, in the
-     * session's arena. One round, one element sent per party and element.
+     * session's arena, in one pass after the opening ({@link FusedActivation#polynomial}, the engine's path). One
+     * round, one element sent per party and element.
      */
     public RingTensor evaluate(final PartySession session, final RingTensor z, final ActivationMaterial material)
     {
@@ -151,7 +152,27 @@ public final class PublicPolynomial
             throw new IllegalArgumentException("material " + material.id() + " was made for " + material.plan() +
                 ", this polynomial needs " + plan);
         }
-        return combine(session, FusedActivation.open(session, z, material));
+        final RingTensor y = session.allocate(z.shape());
+        FusedActivation.polynomial(session, z, material, copyMultipliers(), 0L, constant, y);
+        return y;
+    }
+
+    /** Per copy j, the multiplier of each of its powers 1..degree(j) (0 where the polynomial does not use it). */
+    private long[][] copyMultipliers()
+    {
+        final long[][] m = new long[plan.copies()][];
+        for (int j = 0; j < m.length; j++)
+        {
+            m[j] = new long[plan.degree(j)];
+        }
+        for (int p = 1; p <= degree; p++)
+        {
+            if (copyOfPower[p] >= 0)
+            {
+                m[copyOfPower[p]][p - 1] = multiplier[p];
+            }
+        }
+        return m;
     }
 
     /** Local: {@code sum_k m_k [x^k] + (party 0) encode_3f(a_0)} from the powers of one fused opening. */
