@@ -59,7 +59,7 @@ final class InspectCommand implements Callable<Integer>
         final PrintStream out = main.out();
         final ModelHeader h = g.header();
         out.printf(Locale.ROOT, "%s: %s, %,d bytes, format version %d%n", file, h.architecture(), Files.size(file),
-            ModelFormat.VERSION);
+            ModelFormat.version(g));
         out.println("fingerprint " + g.fingerprint().hex());
         for (final GraphInput in : g.inputs())
         {

@@ -12,15 +12,19 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.zip.CRC32C;
 
 import static org.polypi.model.ModelFormat.*;
 
 /**
- * Parses and validates {@link ModelFormat} version {@value ModelFormat#VERSION}. Every count, size and length is
- * checked against the bytes that remain before the fingerprint before anything is allocated for it.
+ * Parses and validates {@link ModelFormat} versions {@value ModelFormat#BASE_VERSION} and
+ * {@value ModelFormat#STATISTICS_VERSION}. Every count, size and length is checked against the bytes that remain
+ * before the fingerprint before anything is allocated for it.
  */
 final class FormatReader
 {
@@ -31,6 +35,8 @@ final class FormatReader
     private static final int MIN_NODE_BYTES = MIN_STRING_BYTES + 2;
     /** Smallest input: a one-byte name and a rank-1 shape. */
     private static final int MIN_INPUT_BYTES = MIN_STRING_BYTES + 1 + 4;
+    /** Smallest statistics site: a one-byte node name, u64 elements, u64 outside, f32 max |x|, f32 range. */
+    private static final int MIN_SITE_BYTES = MIN_STRING_BYTES + 8 + 8 + 4 + 4;
     /** Smallest tensor section: rank, one dimension, byte length, one float, CRC. */
     private static final int MIN_TENSOR_BYTES = 1 + 4 + 8 + 4 + 4;
     /** Largest value of a u32 field that holds a Java int. */
@@ -48,6 +54,11 @@ final class FormatReader
     private long position;
     /** Bytes taken from the channel so far (never more than {@link #length}). */
     private long fetched;
+
+    /** A statistics site as read, with its offset for the checks that need the node table. */
+    private record SiteSpec(long offset, ActivationStatistics.Site site)
+    {
+    }
 
     /** A node as read from the node table, before its tensors are known. */
     private record NodeSpec(long offset, String name, int tag, int[] refs, int[] params, float eps, int tensors)
@@ -82,10 +93,10 @@ final class FormatReader
         }
         final long versionAt = position;
         final int version = u16();
-        if (version != VERSION)
+        if (version != BASE_VERSION && version != STATISTICS_VERSION)
         {
             throw new ModelFormatException(versionAt, "unsupported format version " + version +
-                " (this reader knows version " + VERSION + ")");
+                " (this reader knows versions " + BASE_VERSION + " and " + STATISTICS_VERSION + ")");
         }
         final long flagsAt = position;
         final int flags = u16();
@@ -122,6 +133,13 @@ final class FormatReader
         {
             classes.add(string("class name " + i));
         }
+        final long statisticsAt = position;
+        int images = 0;
+        final List<SiteSpec> sites = new ArrayList<>();
+        if (version == STATISTICS_VERSION)
+        {
+            images = statistics(sites);
+        }
 
         final long inputsAt = position;
         final int inputCount = u16();
@@ -144,6 +162,7 @@ final class FormatReader
             specs.add(spec);
             expectedTensors += spec.tensors();
         }
+        checkSiteReferences(sites, inputs, specs);
 
         final long outputsAt = position;
         final int outputCount = u16();
@@ -193,23 +212,36 @@ final class FormatReader
                 HexFormat.of().formatHex(stored) + ", content hashes to " + HexFormat.of().formatHex(expected));
         }
 
+        final Optional<ActivationStatistics> statistics;
+        try
+        {
+            statistics = sites.isEmpty() ? Optional.empty() : Optional.of(new ActivationStatistics(images,
+                sites.stream().map(SiteSpec::site).toList()));
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new ModelFormatException(statisticsAt, "invalid activation statistics: " + e.getMessage(), e);
+        }
         final ModelHeader header;
         try
         {
-            header = new ModelHeader(architecture, inputs.getFirst().shape(), classes, fractionalBits, bound);
+            header = new ModelHeader(architecture, inputs.getFirst().shape(), classes, fractionalBits, bound,
+                statistics);
         }
         catch (final IllegalArgumentException e)
         {
             throw new ModelFormatException(PREAMBLE_BYTES, "invalid header: " + e.getMessage(), e);
         }
-        final ModelGraph graph = build(header, inputs, specs, outputs, tensors, tensorOffsets, inputsAt, outputsAt);
+        final ModelGraph graph = build(header, inputs, specs, outputs, tensors, tensorOffsets, inputsAt, outputsAt,
+            sites);
         graph.cacheFingerprint(Fingerprint.of(stored));
         return graph;
     }
 
     private static ModelGraph build(final ModelHeader header, final List<GraphInput> inputs,
                                     final List<NodeSpec> specs, final int[] outputs, final List<Tensor> tensors,
-                                    final List<Long> tensorOffsets, final long inputsAt, final long outputsAt)
+                                    final List<Long> tensorOffsets, final long inputsAt, final long outputsAt,
+                                    final List<SiteSpec> sites)
         throws ModelFormatException
     {
         final ModelGraph.Builder b = ModelGraph.builder(header);
@@ -256,6 +288,18 @@ final class FormatReader
             }
             names.add(s.name());
         }
+        // the references were checked with the node table; what remains needs the inferred shapes (elements)
+        for (int i = 0; i < sites.size(); i++)
+        {
+            try
+            {
+                b.checkSite(i);
+            }
+            catch (final IllegalArgumentException e)
+            {
+                throw new ModelFormatException(sites.get(i).offset(), e.getMessage(), e);
+            }
+        }
         try
         {
             for (final int o : outputs)
@@ -291,6 +335,118 @@ final class FormatReader
             case TAG_IDENTITY -> new Layer.Identity();
             default -> throw new IllegalStateException("tag " + s.tag() + " was validated when read");
         };
+    }
+
+    /**
+     * Reads the statistics block of a version-2 header into {@code sites} (each field checked where it is read, so
+     * the error names its offset) and returns the images measured.
+     */
+    private int statistics(final List<SiteSpec> sites) throws IOException
+    {
+        final long imagesAt = position;
+        final long images = u32();
+        if (images < 1 || images > INT_MAX)
+        {
+            throw new ModelFormatException(imagesAt, "activation statistics: images measured " + images +
+                " is not in 1.." + INT_MAX);
+        }
+        final long countAt = position;
+        final long count = u32();
+        checkCount("activation statistics site count", countAt, count, 1, ActivationStatistics.MAX_SITES,
+            MIN_SITE_BYTES);
+        final Map<String, Integer> seen = new HashMap<>();
+        for (int i = 0; i < count; i++)
+        {
+            final long at = position;
+            final String node = string("activation statistics node name");
+            final String what = "activation statistics site " + i + " (node " + node + ")";
+            final Integer twice = seen.putIfAbsent(node, i);
+            if (twice != null)
+            {
+                throw new ModelFormatException(at, what + ": node " + node + " already has site " + twice);
+            }
+            final long elementsAt = position;
+            final long elements = u64();
+            if (elements < 1)
+            {
+                throw new ModelFormatException(elementsAt, what + ": elements " + Long.toUnsignedString(elements) +
+                    " is not in 1.." + Long.MAX_VALUE);
+            }
+            final long outsideAt = position;
+            final long outside = u64();
+            if (Long.compareUnsigned(outside, elements) > 0)
+            {
+                throw new ModelFormatException(outsideAt, what + ": outside count " + Long.toUnsignedString(outside) +
+                    " exceeds the " + elements + " elements");
+            }
+            final long maxAt = position;
+            final float maxAbs = f32();
+            if (Float.isNaN(maxAbs) || Float.isInfinite(maxAbs) || Float.floatToRawIntBits(maxAbs) < 0)
+            {
+                throw new ModelFormatException(maxAt, what + ": max |x| must be finite and +0.0 or positive, was " +
+                    maxAbs + " (bits 0x" + Integer.toHexString(Float.floatToRawIntBits(maxAbs)) + ")");
+            }
+            final long rangeAt = position;
+            final float range = f32();
+            if (!(range > 0) || Float.isInfinite(range))
+            {
+                throw new ModelFormatException(rangeAt, what + ": range must be finite and positive, was " + range);
+            }
+            try
+            {
+                sites.add(new SiteSpec(at, new ActivationStatistics.Site(node, elements, outside, maxAbs, range)));
+            }
+            catch (final IllegalArgumentException e)
+            {
+                throw new ModelFormatException(at, what + ": " + e.getMessage(), e);
+            }
+        }
+        return (int)images;
+    }
+
+    /**
+     * Checks that every statistics site names an activation node of the table, in node order; the error is at the
+     * offending site's entry.
+     */
+    private static void checkSiteReferences(final List<SiteSpec> sites, final List<GraphInput> inputs,
+                                            final List<NodeSpec> specs) throws ModelFormatException
+    {
+        if (sites.isEmpty())
+        {
+            return;
+        }
+        final Map<String, Integer> index = new HashMap<>();
+        for (int j = 0; j < specs.size(); j++)
+        {
+            // a duplicate node name is rejected when the graph is built; the first one is the one a site can mean
+            index.putIfAbsent(specs.get(j).name(), j);
+        }
+        int previous = -1;
+        for (int i = 0; i < sites.size(); i++)
+        {
+            final SiteSpec s = sites.get(i);
+            final String node = s.site().node();
+            final String what = "activation statistics site " + i + " (node " + node + ")";
+            final Integer j = index.get(node);
+            if (j == null)
+            {
+                final boolean input = inputs.stream().anyMatch(in -> in.name().equals(node));
+                throw new ModelFormatException(s.offset(), what + ": " + (input ? node +
+                    " is a graph input, not a node" : "the node table has no node " + node));
+            }
+            final int tag = specs.get(j).tag();
+            if (tag != TAG_RELU && tag != TAG_POLY && tag != TAG_CHANNEL_POLY && tag != TAG_MASKED_RELU)
+            {
+                throw new ModelFormatException(s.offset(), what + ": node " + node + " has layer tag " + tag +
+                    ", not an activation (ReLU, Poly, ChannelPoly, MaskedReLU)");
+            }
+            if (j <= previous)
+            {
+                throw new ModelFormatException(s.offset(), what + ": sites must be in node order, but node " + node +
+                    " does not come after node " + sites.get(i - 1).site().node() + " of site " + (i - 1));
+            }
+            previous = j;
+        }
     }
 
     /** Reads one node-table entry; {@code refLimit} is the number of names defined before it. */

@@ -14,7 +14,10 @@ import java.util.zip.CRC32C;
 
 import static org.polypi.model.ModelFormat.*;
 
-/** Serializes a {@link ModelGraph} in {@link ModelFormat} version {@value ModelFormat#VERSION}. */
+/**
+ * Serializes a {@link ModelGraph} in {@link ModelFormat}: version {@value ModelFormat#BASE_VERSION} without activation
+ * statistics, {@value ModelFormat#STATISTICS_VERSION} with them ({@link ModelFormat#version}).
+ */
 final class FormatWriter
 {
     /** Write buffer size: large enough that channel calls are rare, small enough to stay in L2. */
@@ -64,7 +67,7 @@ final class FormatWriter
                 length += SECTION_FIXED_BYTES + 4L * t.shape().rank() + 4L * t.size();
             }
         }
-        buffer.put(MAGIC).putShort((short)VERSION).putShort((short)0).putLong(length);
+        buffer.put(MAGIC).putShort((short)ModelFormat.version(graph)).putShort((short)0).putLong(length);
         put(structure);
         for (final Node n : graph.nodes())
         {
@@ -92,6 +95,21 @@ final class FormatWriter
         for (final String c : h.classNames())
         {
             out.string(c);
+        }
+        // version 2 only: a graph without statistics keeps version 1's bytes exactly
+        if (h.statistics().isPresent())
+        {
+            final ActivationStatistics stats = h.statistics().get();
+            out.u32(stats.images());
+            out.u32(stats.sites().size());
+            for (final ActivationStatistics.Site site : stats.sites())
+            {
+                out.string(site.node());
+                out.u64(site.elements());
+                out.u64(site.outside());
+                out.f32(site.maxAbs());
+                out.f32(site.range());
+            }
         }
         final Map<String, Integer> index = new HashMap<>();
         out.u16(graph.inputs().size());
@@ -273,6 +291,12 @@ final class FormatWriter
         {
             u16(v);
             u16(v >>> 16);
+        }
+
+        void u64(final long v)
+        {
+            u32((int)v);
+            u32((int)(v >>> 32));
         }
 
         void f32(final float v)

@@ -18,7 +18,10 @@ public final class GraphTransforms
      * With {@code s_o = gamma_o / sqrt(var_o + eps)} for output channel {@code o}, the folded layer has weights
      * {@code W'[o,...] = s_o * W[o,...]} and bias {@code b'_o = s_o * (b_o - mean_o) + beta_o} ({@code b_o = 0} if
      * the layer had no bias); computed in double, rounded once to float. The folded layer keeps the producer's name;
-     * readers of the BatchNorm (and outputs naming it) are rewired to it.
+     * readers of the BatchNorm (and outputs naming it) are rewired to it. The header, activation statistics included,
+     * carries over unchanged: a statistics site names an activation node, which folding neither removes nor renames
+     * (it only removes BatchNorms and rewrites Conv2d/Linear layers), and an activation reading a BatchNorm reads the
+     * same values from the folded layer.
      *
      * @return the graph without BatchNorm nodes (the same instance if it had none).
      * @throws IllegalArgumentException naming the BatchNorm if one is not directly after a Conv2d/Linear whose only

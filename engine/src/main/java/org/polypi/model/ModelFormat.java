@@ -19,13 +19,17 @@ import java.util.Objects;
 import java.util.function.UnaryOperator;
 
 /**
- * The compact binary model format (version {@value #VERSION}); the byte-level layout is in
- * {@code docs/model-format.md}.
+ * The compact binary model format, versions {@value #BASE_VERSION} and {@value #STATISTICS_VERSION}; the byte-level
+ * layout is in {@code docs/model-format.md}.
  * <p>
  * In short: magic, version, flags and total length; the header (architecture, fixed-point bits, activation bound,
- * class names); the graph inputs; the node table (name, layer tag, input references, scalar parameters); the
- * outputs; then one section per tensor (shape, byte length, little-endian float32 data, CRC32C); and last the
- * SHA-256 fingerprint of every byte before it. All integers are little-endian.
+ * class names, and in version 2 the activation statistics); the graph inputs; the node table (name, layer tag, input
+ * references, scalar parameters); the outputs; then one section per tensor (shape, byte length, little-endian
+ * float32 data, CRC32C); and last the SHA-256 fingerprint of every byte before it. All integers are little-endian.
+ * <p>
+ * The version follows from the content ({@link #version(ModelGraph)}): a graph whose header has no
+ * {@link ActivationStatistics} is written as version 1, byte for byte as before version 2 existed (same fingerprint),
+ * and one with statistics as version 2. The reader accepts both.
  * <p>
  * The encoding is canonical: a graph has exactly one encoding and the reader accepts nothing else, so the
  * fingerprint of a file equals {@link ModelGraph#fingerprint()} of the graph read from it. The reader checks every
@@ -35,8 +39,10 @@ import java.util.function.UnaryOperator;
  */
 public final class ModelFormat
 {
-    /** Format version this code writes and reads. */
-    public static final int VERSION = 1;
+    /** Format version of a model without activation statistics (the original layout). */
+    public static final int BASE_VERSION = 1;
+    /** Format version of a model with activation statistics: version 1 plus a statistics block in the header. */
+    public static final int STATISTICS_VERSION = 2;
     /** Leading bytes: 0x89 "PPIM" CR LF 0x1A (binary-safe, catches text-mode transfers like PNG's magic). */
     static final byte[] MAGIC = {(byte)0x89, 'P', 'P', 'I', 'M', '\r', '\n', 0x1A};
     /** Bytes of the fixed preamble: magic, u16 version, u16 flags, u64 total length. */
@@ -194,6 +200,15 @@ public final class ModelFormat
         {
             throw new UncheckedIOException("digest-only write failed", e);
         }
+    }
+
+    /**
+     * The version {@code graph} is written in: {@value #STATISTICS_VERSION} if its header has activation statistics,
+     * else {@value #BASE_VERSION}.
+     */
+    public static int version(final ModelGraph graph)
+    {
+        return graph.header().statistics().isPresent() ? STATISTICS_VERSION : BASE_VERSION;
     }
 
     /** Flushes the directory entry of a rename to disk where the platform allows opening a directory. */

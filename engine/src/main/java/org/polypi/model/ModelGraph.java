@@ -16,8 +16,13 @@ import java.util.Optional;
  * whose inputs already exist, so an interpreter simply walks the list. Every shape is inferred and checked when the
  * graph is built ({@link #shape(String)}), and every node contributes to some output (no dead nodes).
  * <p>
- * Equality is structural: same header, inputs, nodes (names, layers with bit-identical tensors, input names) and
- * outputs.
+ * The header's {@link ActivationStatistics}, if any, belong to the graph: building checks that every site names an
+ * activation node ({@link ActivationStatistics#isSiteLayer}), in node order, and counts {@code images} times that
+ * node's elements; a transform that removes an activation node must drop its site
+ * ({@link ModelHeader#retainingSites}).
+ * <p>
+ * Equality is structural: same header (statistics included), inputs, nodes (names, layers with bit-identical
+ * tensors, input names) and outputs.
  */
 public final class ModelGraph
 {
@@ -70,6 +75,29 @@ public final class ModelGraph
     public ModelHeader header()
     {
         return header;
+    }
+
+    /**
+     * This graph under another header (for example with activation statistics added), checked like any graph.
+     *
+     * @throws IllegalArgumentException if the header does not fit the graph (input shape, statistics sites).
+     */
+    public ModelGraph withHeader(final ModelHeader newHeader)
+    {
+        final Builder b = builder(newHeader);
+        for (final GraphInput in : inputs)
+        {
+            b.input(in.name(), in.shape());
+        }
+        for (final Node n : nodes)
+        {
+            b.add(n.name(), n.layer(), n.inputs().toArray(String[]::new));
+        }
+        for (final String out : outputs)
+        {
+            b.output(out);
+        }
+        return b.build();
     }
 
     /** The graph inputs, in declaration order; the first one has {@link ModelHeader#inputShape()}. */
@@ -277,6 +305,7 @@ public final class ModelGraph
         private final List<Node> nodes = new ArrayList<>();
         private final List<String> outputs = new ArrayList<>();
         private final Map<String, Shape> shapes = new LinkedHashMap<>();
+        private final Map<String, Integer> nodeIndex = new HashMap<>();
 
         private Builder(final ModelHeader header)
         {
@@ -337,6 +366,7 @@ public final class ModelGraph
                 throw new IllegalArgumentException("layer " + name + " (" + layer.describe() + "): " + e.getMessage(),
                     e);
             }
+            nodeIndex.put(name, nodes.size());
             nodes.add(node);
             shapes.put(name, out);
             return this;
@@ -394,7 +424,8 @@ public final class ModelGraph
          * The graph.
          *
          * @throws IllegalArgumentException if there is no input, no output, the first input's shape differs from
-         *     the header's input shape, or some node or input does not contribute to any output.
+         *     the header's input shape, some node or input does not contribute to any output, or an activation
+         *     statistics site does not fit the graph ({@link #checkSite}).
          */
         public ModelGraph build()
         {
@@ -431,7 +462,56 @@ public final class ModelGraph
                     throw new IllegalArgumentException(name + " is neither read by a node nor a graph output");
                 }
             }
+            if (header.statistics().isPresent())
+            {
+                for (int i = 0; i < header.statistics().get().sites().size(); i++)
+                {
+                    checkSite(i);
+                }
+            }
             return new ModelGraph(this);
+        }
+
+        /**
+         * Checks site {@code index} of the header's statistics against the nodes added so far: it names a node (not
+         * a graph input) whose layer is an {@link ActivationStatistics#isSiteLayer activation}, after the previous
+         * site's node, and counts {@code images} times that node's elements. The format reader calls it per site
+         * to report the site's own offset.
+         *
+         * @throws IllegalArgumentException naming the site and what is wrong.
+         */
+        void checkSite(final int index)
+        {
+            final ActivationStatistics stats = header.statistics().orElseThrow();
+            final ActivationStatistics.Site site = stats.sites().get(index);
+            final String what = "activation statistics site " + index + " (node " + site.node() + ")";
+            final Integer at = nodeIndex.get(site.node());
+            if (at == null)
+            {
+                throw new IllegalArgumentException(what + ": the graph has no node " + site.node());
+            }
+            final Layer layer = nodes.get(at).layer();
+            if (!ActivationStatistics.isSiteLayer(layer))
+            {
+                throw new IllegalArgumentException(what + ": node " + site.node() + " is a " + layer.describe() +
+                    ", not an activation (ReLU, Poly, ChannelPoly, MaskedReLU)");
+            }
+            if (index > 0)
+            {
+                final String previous = stats.sites().get(index - 1).node();
+                final Integer before = nodeIndex.get(previous);
+                if (before != null && before >= at)
+                {
+                    throw new IllegalArgumentException(what + ": sites must be in node order, but node " +
+                        site.node() + " does not come after node " + previous + " of site " + (index - 1));
+                }
+            }
+            final long expected = (long)stats.images() * shapes.get(site.node()).elements();
+            if (site.elements() != expected)
+            {
+                throw new IllegalArgumentException(what + ": " + site.elements() + " elements, but " +
+                    stats.images() + " images of " + shapes.get(site.node()) + " are " + expected);
+            }
         }
 
         private void checkFresh(final String name)

@@ -1,7 +1,9 @@
 package org.polypi.model;
 
+import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Metadata every party needs before running a model.
@@ -12,9 +14,12 @@ import java.util.Objects;
  * @param fractionalBits recommended fixed-point fractional bits f (a real v is encoded as round(v * 2^f)).
  * @param activationBound B such that the inputs of the polynomial activations are expected in [-B, B] (the range
  *     the model was trained for; outside it the polynomials diverge from what they approximate).
+ * @param statistics what the activation inputs looked like on the test set, if measured (then the model is written
+ *     in format version 2; without them in version 1). A {@link ModelGraph} built with this header checks that
+ *     every site names one of its activation nodes.
  */
 public record ModelHeader(String architecture, Shape inputShape, List<String> classNames, int fractionalBits,
-                          float activationBound)
+                          float activationBound, Optional<ActivationStatistics> statistics)
 {
     /** Largest recommended fraction: a product of two encoded values has 2f fractional bits and must fit 63 bits. */
     public static final int MAX_FRACTIONAL_BITS = 30;
@@ -44,5 +49,42 @@ public record ModelHeader(String architecture, Shape inputShape, List<String> cl
         {
             throw new IllegalArgumentException("activationBound must be finite and positive, was " + activationBound);
         }
+        Objects.requireNonNull(statistics, "statistics (Optional.empty() for none)");
+    }
+
+    /** A header without activation statistics. */
+    public ModelHeader(final String architecture, final Shape inputShape, final List<String> classNames,
+                       final int fractionalBits, final float activationBound)
+    {
+        this(architecture, inputShape, classNames, fractionalBits, activationBound, Optional.empty());
+    }
+
+    /** This header with {@code s} as its activation statistics (replacing any it had). */
+    public ModelHeader withStatistics(final ActivationStatistics s)
+    {
+        return new ModelHeader(architecture, inputShape, classNames, fractionalBits, activationBound,
+            Optional.of(Objects.requireNonNull(s, "statistics")));
+    }
+
+    /** This header without activation statistics (e.g. for a model whose activation inputs have changed). */
+    public ModelHeader withoutStatistics()
+    {
+        return statistics.isEmpty() ? this : new ModelHeader(architecture, inputShape, classNames, fractionalBits,
+            activationBound);
+    }
+
+    /**
+     * This header keeping only the statistics of the sites whose node is in {@code nodes} (none at all if no site
+     * remains): for a transform that removes activation nodes, whose sites must go with them.
+     */
+    public ModelHeader retainingSites(final Collection<String> nodes)
+    {
+        if (statistics.isEmpty())
+        {
+            return this;
+        }
+        final Optional<ActivationStatistics> kept = statistics.get().retainSites(nodes);
+        return kept.equals(statistics) ? this : new ModelHeader(architecture, inputShape, classNames, fractionalBits,
+            activationBound, kept);
     }
 }

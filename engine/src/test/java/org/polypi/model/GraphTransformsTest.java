@@ -117,6 +117,50 @@ class GraphTransformsTest
     }
 
     @Test
+    void foldingCarriesTheActivationStatistics()
+    {
+        // everyLayer's BatchNorm feeds the measured relu site: folding rewires relu to conv and keeps the site
+        final ModelGraph g = TestModels.everyLayerWithStatistics();
+        final ModelGraph f = GraphTransforms.foldBatchNorm(g);
+        assertFalse(f.contains(Layer.BatchNorm.class));
+        assertEquals(g.header(), f.header());
+        assertEquals(g.header().statistics().orElseThrow().sites(), f.header().statistics().orElseThrow().sites());
+        assertEquals("conv", f.node("relu").input());
+        // and the folded graph is a valid version-2 model
+        assertEquals(ModelFormat.STATISTICS_VERSION, ModelFormat.version(f));
+        assertEquals(f, assertDoesNotThrowRead(f));
+        // a reference network with BatchNorm before every activation, measured at every site
+        final ModelGraph lenet = ReferenceNetworks.build(ReferenceNetworks.Workload.LENET,
+            ReferenceNetworks.Options.of(ActivationKind.POLY).withBatchNorm(true).withSeed(4));
+        final java.util.List<ActivationStatistics.Site> sites = new java.util.ArrayList<>();
+        for (final Node n : lenet.nodes())
+        {
+            if (ActivationStatistics.isSiteLayer(n.layer()))
+            {
+                sites.add(new ActivationStatistics.Site(n.name(), 2 * lenet.shape(n.name()).elements(), 1, 6, 5));
+            }
+        }
+        final ModelGraph measured = lenet.withHeader(lenet.header().withStatistics(new ActivationStatistics(2,
+            sites)));
+        final ModelGraph folded = GraphTransforms.foldBatchNorm(measured);
+        assertFalse(folded.contains(Layer.BatchNorm.class));
+        assertEquals(measured.header(), folded.header(), "no site dropped or changed");
+        assertEquals(sites.size(), folded.header().statistics().orElseThrow().sites().size());
+    }
+
+    private static ModelGraph assertDoesNotThrowRead(final ModelGraph g)
+    {
+        try
+        {
+            return ModelFormat.fromBytes(ModelFormat.toBytes(g));
+        }
+        catch (final ModelFormatException e)
+        {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
     void graphWithoutBatchNormIsReturnedAsIs()
     {
         final ModelGraph g = TestModels.tinyMlp(ActivationKind.RELU);

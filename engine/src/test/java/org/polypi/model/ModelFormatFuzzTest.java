@@ -16,8 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Mutates valid encodings of small models (bit flips, byte sets, truncations, huge length fields, insertions,
- * deletions, appended garbage), half of them re-signed so the mutation reaches the checks behind the fingerprint.
+ * Mutates valid encodings of small models, in format versions 1 and 2 (with activation statistics), by bit flips,
+ * byte sets, truncations, huge length fields, insertions, deletions and appended garbage, half of them re-signed so the mutation reaches the checks behind the fingerprint.
  * Every case must end in a valid model (whose encoding is then exactly the mutated bytes: the format is canonical)
  * or a {@link ModelFormatException} with an offset inside the input; never another exception, an out-of-memory
  * error or a hang.
@@ -39,8 +39,14 @@ class ModelFormatFuzzTest
         {
             models.add(ModelFormat.toBytes(TestModels.tinyMlp(k)));
             models.add(ModelFormat.toBytes(TestModels.tinyLenet(k)));
+            if (k != ActivationKind.IDENTITY)
+            {
+                models.add(ModelFormat.toBytes(TestModels.tinyMlpWithStatistics(k)));
+                models.add(ModelFormat.toBytes(TestModels.tinyLenetWithStatistics(k)));
+            }
         }
         models.add(ModelFormat.toBytes(TestModels.everyLayer()));
+        models.add(ModelFormat.toBytes(TestModels.everyLayerWithStatistics()));
         return models;
     }
 
@@ -88,7 +94,7 @@ class ModelFormatFuzzTest
         System.out.println("fuzz outcomes: " + outcomes);
         // the fuzzer must reach every layer of checks, not stop at the magic number
         for (final String expected : List.of("valid", "crc", "fingerprint", "graph", "truncated", "count", "tag",
-            "shape", "header"))
+            "shape", "header", "statistics"))
         {
             assertTrue(outcomes.getOrDefault(expected, 0) > 0, "no case ended in " + expected + ": " + outcomes);
         }
@@ -96,6 +102,10 @@ class ModelFormatFuzzTest
 
     private static String category(final String message)
     {
+        if (message.contains("activation statistics"))
+        {
+            return "statistics";
+        }
         if (message.contains("CRC32C"))
         {
             return "crc";

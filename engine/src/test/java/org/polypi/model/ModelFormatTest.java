@@ -210,8 +210,10 @@ class ModelFormatTest
         magic[1] = 'X';
         assertRejected(magic, 0, "bad magic");
         final byte[] version = good.clone();
-        version[8] = 2;
-        assertRejected(version, 8, "unsupported format version 2 (this reader knows version 1)");
+        version[8] = 3;
+        assertRejected(version, 8, "unsupported format version 3 (this reader knows versions 1 and 2)");
+        version[8] = 0;
+        assertRejected(version, 8, "unsupported format version 0");
         final byte[] flags = good.clone();
         flags[11] = 1;
         assertRejected(flags, 10, "reserved flags");

@@ -86,6 +86,44 @@ final class TestModels
         return b.output("fc4").build();
     }
 
+    /** Images of the statistics of {@link #tinyMlpWithStatistics} (the version-2 example of docs/model-format.md). */
+    static final int STATISTICS_IMAGES = 10;
+
+    /**
+     * {@link #tinyMlp} with statistics of its two activation sites over {@value #STATISTICS_IMAGES} images: act1
+     * ([8], 3 of 80 inputs beyond r = 5, max 6) and act2 ([4], none of 40 beyond, max 2.5). Not for
+     * {@link ActivationKind#IDENTITY}, whose sites cannot carry statistics.
+     */
+    static ModelGraph tinyMlpWithStatistics(final ActivationKind kind)
+    {
+        final ModelGraph g = tinyMlp(kind);
+        return g.withHeader(g.header().withStatistics(new ActivationStatistics(STATISTICS_IMAGES, List.of(
+            new ActivationStatistics.Site("act1", 80, 3, 6.0f, 5.0f),
+            new ActivationStatistics.Site("act2", 40, 0, 2.5f, 5.0f)))));
+    }
+
+    /** {@link #everyLayer} with statistics over 3 images at its four measurable sites (relu, poly, cpoly, masked). */
+    static ModelGraph everyLayerWithStatistics()
+    {
+        final ModelGraph g = everyLayer();
+        final int images = 3;
+        return g.withHeader(g.header().withStatistics(new ActivationStatistics(images, List.of(
+            new ActivationStatistics.Site("relu", images * 144L, 0, 4.25f, 5.0f),
+            new ActivationStatistics.Site("poly", images * 144L, 7, 9.5f, 5.0f),
+            new ActivationStatistics.Site("cpoly", images * 144L, 1, 5.5f, 5.0f),
+            new ActivationStatistics.Site("masked", images * 36L, 0, 0.0f, 0.75f)))));
+    }
+
+    /** {@link #tinyLenet} with statistics over one image at its three activation sites. */
+    static ModelGraph tinyLenetWithStatistics(final ActivationKind kind)
+    {
+        final ModelGraph g = tinyLenet(kind);
+        return g.withHeader(g.header().withStatistics(new ActivationStatistics(1, List.of(
+            new ActivationStatistics.Site("act1", 72, 0, 1.5f, 5.0f),
+            new ActivationStatistics.Site("act2", 3, 0, Float.MIN_VALUE, 5.0f),
+            new ActivationStatistics.Site("act3", 5, 5, 123.25f, 0.5f)))));
+    }
+
     static Layer activation(final ActivationKind kind, final Shape s)
     {
         return switch (kind)
