@@ -16,6 +16,7 @@ import org.polypi.engine.plan.CompiledModel;
 import org.polypi.engine.plan.Plan;
 import org.polypi.engine.plan.PlanCompiler;
 import org.polypi.engine.plan.StepCost;
+import org.polypi.model.ActivationStatistics;
 import org.polypi.model.GraphInput;
 import org.polypi.model.GraphTransforms;
 import org.polypi.model.ModelFormat;
@@ -31,7 +32,8 @@ import picocli.CommandLine.ParentCommand;
 /** {@code polypi inspect FILE}: what a model file holds and what it costs to run privately. */
 @Command(name = "inspect", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Print a model file's graph (layers, output shapes, multiply-adds, activation elements), sizes, " +
-        "fingerprint, header (fixed point, trained activation range) and the secure plan's cost per image.",
+        "fingerprint, header (fixed point, trained activation range, the activation statistics of a version-2 " +
+        "file) and the secure plan's cost per image, with each measured site's max |x| against the plan's bound.",
         "The trainer's side file (MODEL.json), if present, adds the measured activation ranges and accuracies."})
 final class InspectCommand implements Callable<Integer>
 {
@@ -69,6 +71,7 @@ final class InspectCommand implements Callable<Integer>
             h.classNames().isEmpty() ? "" : " " + h.classNames());
         out.printf(Locale.ROOT, "fixed point: f = %d fractional bits in Z_2^64; trained activation range " +
             "[-%s, %s] (header bound)%n", h.fractionalBits(), h.activationBound(), h.activationBound());
+        statistics(g, out);
         out.printf(Locale.ROOT, "%n%-22s %-34s %-14s %14s %12s %10s%n", "node", "layer", "output", "mult-adds",
             "act elems", "params");
         for (final Node n : g.nodes())
@@ -90,6 +93,26 @@ final class InspectCommand implements Callable<Integer>
             out.println("public description written to " + writePublic);
         }
         return 0;
+    }
+
+    /** The header's activation statistics, one line per site, or a line saying there are none. */
+    private static void statistics(final ModelGraph g, final PrintStream out)
+    {
+        if (g.header().statistics().isEmpty())
+        {
+            out.printf(Locale.ROOT, "no activation statistics (format version %d)%n", ModelFormat.version(g));
+            return;
+        }
+        final ActivationStatistics stats = g.header().statistics().get();
+        out.printf(Locale.ROOT, "activation statistics (inputs of each site over %,d images):%n", stats.images());
+        out.printf(Locale.ROOT, "  %-22s %-12s %16s %12s %14s %12s %8s%n", "node", "layer", "elements", "max |x|",
+            "outside [-r,r]", "fraction", "r");
+        for (final ActivationStatistics.Site s : stats.sites())
+        {
+            out.printf(Locale.ROOT, "  %-22s %-12s %,16d %12.4f %,14d %12.3g %8s%n", s.node(),
+                g.node(s.node()).layer().describe(), s.elements(), s.maxAbs(), s.outside(), s.outsideFraction(),
+                s.range());
+        }
     }
 
     private void sidecar(final PrintStream out) throws IOException
@@ -149,5 +172,30 @@ final class InspectCommand implements Callable<Integer>
         out.printf(Locale.ROOT, "secure plan at f = %d: %d steps, hash %s%n", f, p.steps().size(), p.hashHex());
         out.printf(Locale.ROOT, "per image (batch 1): %d online rounds, %,d online bytes (both parties), %,d dealer " +
             "bytes; once per session: %,d bytes of set-up%n", rounds, online, dealer, setup);
+        observedRanges(p, out);
+    }
+
+    /**
+     * Each measured site's max |x| against the bound B the plan's scale budget (and its error bound) assumes; what
+     * matters most are the polynomial sites, whose powers were sized for [-B, B].
+     */
+    private static void observedRanges(final Plan p, final PrintStream out)
+    {
+        if (p.observedRanges().isEmpty())
+        {
+            return;
+        }
+        out.printf(Locale.ROOT, "observed max |x| against the plan's activation bound B = %s:%n", p.activationBound());
+        int beyond = 0;
+        for (final Plan.ObservedRange r : p.observedRanges())
+        {
+            final boolean polynomialBeyond = r.polynomial() && !r.withinBound();
+            beyond += polynomialBeyond ? 1 : 0;
+            out.printf(Locale.ROOT, "  %-22s %-10s max |x| %.4f %s B%s%n", r.node(), r.polynomial() ? "polynomial" :
+                "comparison", r.maxAbs(), r.withinBound() ? "<=" : ">", polynomialBeyond ?
+                " (its powers leave the range the budget's headroom and the error bound assume)" : "");
+        }
+        out.printf(Locale.ROOT, "%s%n", beyond == 0 ? "every polynomial site stayed within B on the measured images" :
+            beyond + " polynomial site(s) exceeded B on the measured images");
     }
 }

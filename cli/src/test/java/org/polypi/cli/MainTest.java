@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 import org.junit.jupiter.api.Test;
@@ -12,9 +14,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.polypi.engine.net.PublicModel;
 import org.polypi.model.ActivationKind;
+import org.polypi.model.ActivationStatistics;
 import org.polypi.model.Layer;
 import org.polypi.model.ModelFormat;
 import org.polypi.model.ModelGraph;
+import org.polypi.model.Node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -123,6 +127,43 @@ final class MainTest
         assertEquals(PublicModel.of(m), written);
         assertTrue(written.nodes().stream().filter(n -> n.layer() instanceof Layer.Linear)
             .allMatch(n -> allZero(((Layer.Linear)n.layer()).weights().toArray())));
+        assertTrue(out.contains("format version 1"), out);
+        assertTrue(out.contains("no activation statistics (format version 1)"), out);
+        assertFalse(out.contains("observed max |x|"), out);
+    }
+
+    @Test
+    void inspectPrintsTheActivationStatisticsAndTheirRangeAgainstTheBound() throws IOException
+    {
+        final ModelGraph plain = Cli.mlp(ActivationKind.POLY);
+        final List<ActivationStatistics.Site> sites = new ArrayList<>();
+        final float bound = plain.header().activationBound();
+        for (final Node n : plain.nodes())
+        {
+            if (ActivationStatistics.isSiteLayer(n.layer()))
+            {
+                // the first site exceeds the bound: 7 of 3 x its elements beyond r
+                final boolean first = sites.isEmpty();
+                sites.add(new ActivationStatistics.Site(n.name(), 3 * plain.shape(n.name()).elements(),
+                    first ? 7 : 0, first ? 2 * bound : bound / 4, bound));
+            }
+        }
+        final ModelGraph m = plain.withHeader(plain.header().withStatistics(new ActivationStatistics(3, sites)));
+        final Path f = Cli.write(m, dir, "measured.pim");
+        final Cli c = Cli.run("inspect", f.toString());
+        assertEquals(0, c.status, c.toString());
+        final String out = c.out();
+        assertTrue(out.contains("format version 2"), out);
+        assertTrue(out.contains("activation statistics (inputs of each site over 3 images):"), out);
+        final ActivationStatistics.Site first = sites.getFirst();
+        assertTrue(out.matches("(?s).*\\n  " + first.node() + " +Poly.* " + String.format(Locale.ROOT, "%,d", first
+            .elements()) + " +10\\.0000 +7 .*\\n.*"), out);
+        assertTrue(out.contains("observed max |x| against the plan's activation bound B = 5.0:"), out);
+        assertTrue(out.matches("(?s).*\\n  " + first.node() + " +polynomial +max \\|x\\| 10\\.0000 > B \\(its powers.*"),
+            out);
+        assertTrue(out.contains("max |x| 1.2500 <= B\n"), out);
+        assertTrue(out.contains("1 polynomial site(s) exceeded B on the measured images"), out);
+        assertFalse(out.contains("no activation statistics"), out);
     }
 
     private static boolean allZero(final float[] v)

@@ -19,7 +19,9 @@ import org.polypi.model.Tensor;
  * and every private number (convolution and linear weights and biases, HerPN's per-channel coefficients) replaced by
  * zeros. Architecture, shapes, public polynomial coefficients, masked-ReLU masks, fractional bits and activation
  * bound stay, which is all the plan depends on: compiling the public description gives the server's plan, and the
- * session handshake checks that (plan hash) before any secret moves.
+ * session handshake checks that (plan hash) before any secret moves. The header's activation statistics are dropped:
+ * they are measured with the private weights (max |x| of every site's input on the test set), and the plan's hash
+ * does not depend on them.
  * <p>
  * It is written in the ordinary model format ({@code polypi server --write-public FILE}), so it is handed to the
  * client and the dealer like any public file; its zeros compress to almost nothing.
@@ -39,7 +41,7 @@ public final class PublicModel
     public static ModelGraph of(final ModelGraph model)
     {
         final ModelGraph folded = GraphTransforms.foldBatchNorm(model);
-        final ModelGraph.Builder b = ModelGraph.builder(folded.header());
+        final ModelGraph.Builder b = ModelGraph.builder(folded.header().withoutStatistics());
         for (final GraphInput in : folded.inputs())
         {
             b.input(in.name(), in.shape());

@@ -21,6 +21,11 @@ import org.polypi.engine.protocol.MaxPoolPlan;
  * before anything else. Immutable.
  * <p>
  * The plan also predicts the cost of every (phase, step) from the protocol formulas ({@link #predictedCosts}).
+ * <p>
+ * When the model's header has activation statistics, the plan also lists each measured site's observed input range
+ * against the activation bound the budget was sized for ({@link #observedRanges()}). That is a diagnostic, not part
+ * of the computation: it is outside the description and the hash, so a model and its public description (which has
+ * no statistics) still compile to the same plan hash.
  */
 public final class Plan
 {
@@ -64,9 +69,35 @@ public final class Plan
     private final int[] lastUse;
     private final String description;
     private final byte[] hash;
+    private final List<ObservedRange> observedRanges;
+
+    /**
+     * The observed input range of one activation site (from the model header's statistics) against the plan's
+     * activation bound B.
+     *
+     * @param node the activation node.
+     * @param polynomial true for a Poly or ChannelPoly site: the scale budget sized its powers for inputs in
+     *     [-B, B], so an input beyond B uses the headroom (and the error bound of {@link CompiledModel#errorBound}
+     *     no longer holds there).
+     * @param maxAbs the largest |input| measured.
+     * @param outside inputs measured beyond [-range, range].
+     * @param elements inputs measured.
+     * @param range the r of {@code outside}.
+     * @param withinBound true if {@code maxAbs <= B}.
+     */
+    public record ObservedRange(String node, boolean polynomial, float maxAbs, long outside, long elements,
+                                float range, boolean withinBound)
+    {
+        /** Fraction of the measured inputs beyond [-range, range]. */
+        public double outsideFraction()
+        {
+            return (double)outside / elements;
+        }
+    }
 
     Plan(final String architecture, final int fractionalBits, final float activationBound, final int headroomBits,
-         final List<PlanTensor> tensors, final List<PlanStep> steps, final int inputTensor, final int outputTensor)
+         final List<PlanTensor> tensors, final List<PlanStep> steps, final int inputTensor, final int outputTensor,
+         final List<ObservedRange> observedRanges)
     {
         this.architecture = Objects.requireNonNull(architecture);
         this.fractionalBits = fractionalBits;
@@ -95,6 +126,7 @@ public final class Plan
         this.linearSteps = List.copyOf(linear);
         this.description = buildDescription();
         this.hash = sha256(description);
+        this.observedRanges = List.copyOf(observedRanges);
     }
 
     /** The model's architecture name. */
@@ -113,6 +145,21 @@ public final class Plan
     public float activationBound()
     {
         return activationBound;
+    }
+
+    /**
+     * The observed input range of every activation site the model's statistics measured, in node order; empty if
+     * the model has none (format version 1, or a public description). Not part of {@link #hash()}.
+     */
+    public List<ObservedRange> observedRanges()
+    {
+        return observedRanges;
+    }
+
+    /** True if some polynomial site's observed max |input| exceeds the activation bound. */
+    public boolean polynomialBeyondBound()
+    {
+        return observedRanges.stream().anyMatch(r -> r.polynomial() && !r.withinBound());
     }
 
     /** Bits of headroom above every tensor's bound that the budget keeps free. */

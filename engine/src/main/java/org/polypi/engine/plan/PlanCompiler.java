@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 import org.polypi.kernels.FixedPoint;
+import org.polypi.model.ActivationStatistics;
 import org.polypi.model.GraphInput;
 import org.polypi.model.Layer;
 import org.polypi.model.ModelGraph;
@@ -175,8 +176,25 @@ public final class PlanCompiler
             errorBounds[i] = errors.get(i);
         }
         final Plan plan = new Plan(graph.header().architecture(), f, graph.header().activationBound(),
-            HEADROOM_BITS, tensors, steps, inputId, out);
+            HEADROOM_BITS, tensors, steps, inputId, out, observedRanges());
         return new CompiledModel(plan, weights, biases, privateMultipliers, privateConstants, errorBounds);
+    }
+
+    /** The header's activation statistics against the bound the budget was sized for (the graph checked the sites). */
+    private List<Plan.ObservedRange> observedRanges()
+    {
+        final List<Plan.ObservedRange> ranges = new ArrayList<>();
+        graph.header().statistics().ifPresent(stats ->
+        {
+            for (final ActivationStatistics.Site s : stats.sites())
+            {
+                final Layer layer = graph.node(s.node()).layer();
+                final boolean polynomial = layer instanceof Layer.Poly || layer instanceof Layer.ChannelPoly;
+                ranges.add(new Plan.ObservedRange(s.node(), polynomial, s.maxAbs(), s.outside(), s.elements(),
+                    s.range(), s.within(bound)));
+            }
+        });
+        return ranges;
     }
 
     private void compileNode(final Node node)

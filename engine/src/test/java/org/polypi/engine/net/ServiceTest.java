@@ -15,13 +15,16 @@ import org.junit.jupiter.api.Test;
 import org.polypi.datasets.BundledSample;
 import org.polypi.datasets.Dataset;
 import org.polypi.datasets.FashionMnist;
+import org.polypi.engine.plan.CompiledModel;
 import org.polypi.engine.plan.PlanCompiler;
 import org.polypi.engine.transport.Party;
 import org.polypi.engine.transport.TransportException;
 import org.polypi.model.ActivationKind;
+import org.polypi.model.ActivationStatistics;
 import org.polypi.model.GraphTransforms;
 import org.polypi.model.Layer;
 import org.polypi.model.ModelGraph;
+import org.polypi.model.Node;
 import org.polypi.model.ReferenceNetworks;
 import org.polypi.model.ReferenceNetworks.Workload;
 import org.polypi.model.reference.FixedPointInference;
@@ -64,6 +67,28 @@ final class ServiceTest
         assertTrue(m.nodes().stream().flatMap(n -> n.layer().tensors().stream()).anyMatch(t -> !allZero(t.toArray())));
         assertEquals(PublicModel.compileChecked(m, F).plan().hashHex(),
             PlanCompiler.compile(pub, F).plan().hashHex());
+    }
+
+    @Test
+    void publicDescriptionDropsTheActivationStatistics()
+    {
+        final ModelGraph m = model(ActivationKind.POLY);
+        final List<ActivationStatistics.Site> sites = new ArrayList<>();
+        for (final Node n : m.nodes())
+        {
+            if (ActivationStatistics.isSiteLayer(n.layer()))
+            {
+                sites.add(new ActivationStatistics.Site(n.name(), m.shape(n.name()).elements(), 0, 1.25f, 5));
+            }
+        }
+        final ModelGraph measured = m.withHeader(m.header().withStatistics(new ActivationStatistics(1, sites)));
+        final ModelGraph pub = PublicModel.of(measured);
+        // measured with the private weights: not for the client and the dealer
+        assertTrue(pub.header().statistics().isEmpty());
+        assertEquals(PublicModel.of(m), pub, "the same public description as without statistics");
+        final CompiledModel server = PublicModel.compileChecked(measured, F);
+        assertEquals(sites.size(), server.plan().observedRanges().size(), "the server's plan still reports them");
+        assertEquals(PlanCompiler.compile(pub, F).plan().hashHex(), server.plan().hashHex());
     }
 
     private static boolean allZero(final float[] a)

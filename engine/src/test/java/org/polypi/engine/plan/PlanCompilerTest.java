@@ -6,10 +6,12 @@ import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.Test;
 import org.polypi.model.ActivationKind;
+import org.polypi.model.ActivationStatistics;
 import org.polypi.model.GraphTransforms;
 import org.polypi.model.Layer;
 import org.polypi.model.ModelGraph;
 import org.polypi.model.ModelHeader;
+import org.polypi.model.Node;
 import org.polypi.model.ReferenceNetworks;
 import org.polypi.model.ReferenceNetworks.Workload;
 import org.polypi.model.Shape;
@@ -268,5 +270,56 @@ final class PlanCompilerTest
             v[i] = (float)r.nextDouble(-bound, bound);
         }
         return Tensor.of(shape, v);
+    }
+
+    /** {@code g} with statistics at every measurable site: max |x| {@code beyond} at the named site, half B elsewhere. */
+    private static ModelGraph measured(final ModelGraph g, final String beyondSite, final float beyond)
+    {
+        final float bound = g.header().activationBound();
+        final List<ActivationStatistics.Site> sites = new ArrayList<>();
+        for (final Node n : g.nodes())
+        {
+            if (ActivationStatistics.isSiteLayer(n.layer()))
+            {
+                final boolean out = n.name().equals(beyondSite);
+                sites.add(new ActivationStatistics.Site(n.name(), g.shape(n.name()).elements(), out ? 1 : 0,
+                    out ? beyond : bound / 2, bound));
+            }
+        }
+        return g.withHeader(g.header().withStatistics(new ActivationStatistics(1, sites)));
+    }
+
+    @Test
+    void observedRangesComeFromTheStatisticsAndStayOutOfTheHash()
+    {
+        for (final ActivationKind kind : List.of(ActivationKind.POLY, ActivationKind.CHANNEL_POLY,
+            ActivationKind.RELU))
+        {
+            final ModelGraph g = network(Workload.LENET, kind);
+            final Plan plain = PlanCompiler.compile(g, 16).plan();
+            assertTrue(plain.observedRanges().isEmpty(), "a model without statistics has no observed ranges");
+            final String site = g.nodes().stream().filter(n -> ActivationStatistics.isSiteLayer(n.layer()))
+                .skip(1).findFirst().orElseThrow().name();
+            final float bound = g.header().activationBound();
+            final Plan over = PlanCompiler.compile(measured(g, site, bound * 1.5f), 16).plan();
+            final Plan at = PlanCompiler.compile(measured(g, site, bound), 16).plan();
+            // diagnostics only: the computation, and so the description and hash, are those of the plain model
+            assertEquals(plain.describe(), over.describe());
+            assertArrayEquals(plain.hash(), over.hash());
+            assertEquals(g.nodes().stream().filter(n -> ActivationStatistics.isSiteLayer(n.layer())).map(Node::name)
+                .toList(), over.observedRanges().stream().map(Plan.ObservedRange::node).toList(), "every site, in order");
+            final boolean polynomial = kind != ActivationKind.RELU;
+            for (final Plan.ObservedRange r : over.observedRanges())
+            {
+                assertEquals(polynomial, r.polynomial(), r.node());
+                assertEquals(!r.node().equals(site), r.withinBound(), r.node());
+                assertEquals(r.node().equals(site) ? bound * 1.5f : bound / 2, r.maxAbs(), 0.0f, r.node());
+                assertEquals(r.node().equals(site) ? 1 : 0, r.outside());
+            }
+            assertTrue(at.observedRanges().stream().allMatch(Plan.ObservedRange::withinBound),
+                "max |x| equal to the bound is within it");
+            assertEquals(polynomial, over.polynomialBeyondBound(), kind.toString());
+            assertFalse(at.polynomialBeyondBound());
+        }
     }
 }
