@@ -2,18 +2,24 @@ package org.polypi.trainer;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.polypi.datasets.Dataset;
 import org.polypi.datasets.FashionMnist;
+import org.polypi.model.ActivationStatistics;
+import org.polypi.model.Fingerprint;
 import org.polypi.model.Layer;
 import org.polypi.model.ModelFormat;
 import org.polypi.model.ModelGraph;
@@ -31,6 +37,14 @@ import org.polypi.model.reference.FloatInference;
  * For each model: float32 accuracy ({@link FloatInference}), fixed-point accuracy and agreement with float32 at
  * f = 12 and 16, and the range of every activation input (the graph cut just before each activation site and run
  * in float32). The run's config, training minutes and image counts come from the model's {@code .json} sidecar.
+ * <p>
+ * With {@code --write-statistics} it instead measures those activation inputs per site on the test set (its first
+ * {@code --test-limit} images) and rewrites each model file atomically with them in its header (format version 2):
+ * <pre>
+ *   EvaluateMain --write-statistics [--range R] [--test-limit N] models/w2-pillar4.pim ...
+ * </pre>
+ * r is {@code --range} or else the header's activation bound. Images are zero-padded to the model's input size (W3's
+ * 32x32). A {@code .json} sidecar whose fingerprint is the old file's gets the new one; no sidecar is needed.
  */
 public final class EvaluateMain
 {
@@ -59,6 +73,8 @@ public final class EvaluateMain
         Path results = null;
         Path notes = null;
         int testLimit = 0;
+        boolean writeStatistics = false;
+        Float range = null;
         final List<Path> models = new ArrayList<>();
         try
         {
@@ -69,6 +85,8 @@ public final class EvaluateMain
                     case "--results" -> results = Path.of(value(args, ++i));
                     case "--notes" -> notes = Path.of(value(args, ++i));
                     case "--test-limit" -> testLimit = Integer.parseInt(value(args, ++i));
+                    case "--write-statistics" -> writeStatistics = true;
+                    case "--range" -> range = range(value(args, ++i));
                     default ->
                     {
                         if (args[i].startsWith("--"))
@@ -79,19 +97,42 @@ public final class EvaluateMain
                     }
                 }
             }
-            if (models.isEmpty() && results == null)
+            if (models.isEmpty() && (results == null || writeStatistics))
             {
                 throw new IllegalArgumentException("no model files given");
+            }
+            if (writeStatistics && (results != null || notes != null))
+            {
+                throw new IllegalArgumentException("--write-statistics rewrites model files; it takes no --results " +
+                    "or --notes");
+            }
+            if (range != null && !writeStatistics)
+            {
+                throw new IllegalArgumentException("--range only applies to --write-statistics");
+            }
+            if (testLimit < 0)
+            {
+                throw new IllegalArgumentException("--test-limit must be >= 0, was " + testLimit);
             }
         }
         catch (final IllegalArgumentException e)
         {
             err.println("evaluate: " + e.getMessage());
             err.println("usage: EvaluateMain [--results DIR] [--notes FILE] [--test-limit N] MODEL.pim...");
+            err.println("       EvaluateMain --write-statistics [--range R] [--test-limit N] MODEL.pim...");
             return TrainerMain.EXIT_USAGE;
         }
         try
         {
+            if (writeStatistics)
+            {
+                final Dataset test = FashionMnist.load(FashionMnist.Split.TEST, FashionMnist.STANDARD_NORMALIZATION);
+                for (final Path model : models)
+                {
+                    writeStatistics(model, test, testLimit, range, out);
+                }
+                return 0;
+            }
             if (models.isEmpty())
             {
                 // no models: only regenerate the markdown from the CSV (e.g. after editing the notes)
@@ -155,13 +196,29 @@ public final class EvaluateMain
     }
 
     /**
-     * The range of every activation input of {@code model} on {@code images}: for each activation site, the graph
-     * cut at that site's input, run in float32.
+     * The range of every activation input of {@code model} on {@code images}, all sites combined
+     * ({@link #siteInputs}).
      */
     static ActivationStats activationInputs(final ModelGraph model, final float[] images, final int n,
                                             final double bound)
     {
         final ActivationStats all = new ActivationStats(bound);
+        for (final ActivationStats s : siteInputs(model, images, n, bound).values())
+        {
+            all.add(s.elements(), s.outside(), s.maxAbs());
+        }
+        return all;
+    }
+
+    /**
+     * The range of the input of every activation site of {@code model} on {@code images}, against
+     * {@code [-bound, bound]}, by site name in node order: for each site, the graph cut at that site's input, run in
+     * float32 ({@link FloatInference}, what the engine's plaintext reference computes).
+     */
+    static Map<String, ActivationStats> siteInputs(final ModelGraph model, final float[] images, final int n,
+                                                  final double bound)
+    {
+        final Map<String, ActivationStats> sites = new LinkedHashMap<>();
         final int itemSize = images.length / n;
         for (final Node site : model.nodes())
         {
@@ -169,6 +226,7 @@ public final class EvaluateMain
             {
                 continue;
             }
+            final ActivationStats stats = new ActivationStats(bound);
             final FloatInference cut = FloatInference.of(cutAt(model, site.input()));
             for (int from = 0; from < n; from += CHUNK_IMAGES)
             {
@@ -176,32 +234,131 @@ public final class EvaluateMain
                 final float[] chunk = new float[items * itemSize];
                 System.arraycopy(images, from * itemSize, chunk, 0, chunk.length);
                 final float[] x = cut.run(chunk, items).logits();
-                all.record(x, 0, x.length);
+                stats.record(x, 0, x.length);
             }
+            sites.put(site.name(), stats);
         }
-        return all;
+        return sites;
     }
 
+    /** The sites that are measured: those {@link ActivationStatistics} accepts (not Identity). */
     static boolean isActivation(final Layer layer)
     {
-        return layer instanceof Layer.Poly || layer instanceof Layer.ChannelPoly || layer instanceof Layer.ReLU ||
-            layer instanceof Layer.MaskedReLU;
+        return ActivationStatistics.isSiteLayer(layer);
     }
 
-    /** The nodes of {@code model} up to {@code output} (in graph order), with {@code output} as the graph output. */
+    /**
+     * The nodes of {@code model} up to {@code output} (in graph order), with {@code output} as the graph output. The
+     * statistics of the sites the cut removes are dropped with them.
+     */
     static ModelGraph cutAt(final ModelGraph model, final String output)
     {
-        final ModelGraph.Builder b = ModelGraph.builder(model.header());
-        b.input(model.inputs().getFirst().name(), model.inputs().getFirst().shape());
+        final List<Node> kept = new ArrayList<>();
         for (final Node node : model.nodes())
         {
-            b.add(node.name(), node.layer(), node.inputs().toArray(String[]::new));
+            kept.add(node);
             if (node.name().equals(output))
             {
                 break;
             }
         }
+        final Set<String> names = new HashSet<>();
+        kept.forEach(node -> names.add(node.name()));
+        final ModelGraph.Builder b = ModelGraph.builder(model.header().retainingSites(names));
+        b.input(model.inputs().getFirst().name(), model.inputs().getFirst().shape());
+        for (final Node node : kept)
+        {
+            b.add(node.name(), node.layer(), node.inputs().toArray(String[]::new));
+        }
         return b.output(output).build();
+    }
+
+    /**
+     * Measures the activation inputs of the model in {@code file} on {@code fullTest} (its first {@code limit}
+     * images if > 0) against {@code range} (null: the header's activation bound), writes the model back atomically
+     * with them in its header, and updates the fingerprint of a sidecar that described the old file.
+     *
+     * @return the model as written.
+     * @throws IOException if reading or writing fails.
+     * @throws IllegalArgumentException if the model has no measurable site, its input does not fit the images, or a
+     *     site's input is NaN or infinite (a maximum the header cannot hold).
+     */
+    static ModelGraph writeStatistics(final Path file, final Dataset fullTest, final int limit, final Float range,
+                                      final PrintStream out) throws IOException
+    {
+        final ModelGraph model = ModelFormat.read(file);
+        final Dataset test = fitted(model, limit > 0 && limit < fullTest.count() ? fullTest.slice(0, limit) :
+            fullTest);
+        final float r = range != null ? range : model.header().activationBound();
+        final int n = test.count();
+        final Map<String, ActivationStats> sites = siteInputs(model, test.toFloatArray(), n, r);
+        if (sites.isEmpty())
+        {
+            throw new IllegalArgumentException(file + ": no ReLU, Poly, ChannelPoly or MaskedReLU site to measure");
+        }
+        final ActivationStatistics statistics = Exporter.statistics(sites, n).orElseThrow(() ->
+            new IllegalArgumentException(file + ": an activation input is NaN or infinite: " + sites));
+        final ModelGraph measured = model.withHeader(model.header().withStatistics(statistics));
+        ModelFormat.write(measured, file);
+        final ModelGraph written = ModelFormat.read(file);
+        if (!written.fingerprint().equals(measured.fingerprint()))
+        {
+            throw new IllegalStateException("model read back from " + file + " differs from the one written");
+        }
+        out.printf(Locale.ROOT, "%s: activation statistics of %d sites over %d images against r = %s written " +
+            "(format version %d, fingerprint %s, was %s)%n", file, statistics.sites().size(), n, r,
+            ModelFormat.version(written), written.fingerprint().hex(), model.fingerprint().hex());
+        for (final ActivationStatistics.Site s : statistics.sites())
+        {
+            out.printf(Locale.ROOT, "  %s: max |x| %.4f, %d of %d (%.3g) outside [-%s, %s]%n", s.node(), s.maxAbs(),
+                s.outside(), s.elements(), s.outsideFraction(), s.range(), s.range());
+        }
+        updateSidecar(file, model.fingerprint(), written.fingerprint(), out);
+        return written;
+    }
+
+    /** {@code test} zero-padded, centred, to the model's input size (W3 takes 32x32 images). */
+    static Dataset fitted(final ModelGraph model, final Dataset test)
+    {
+        final int[] in = model.header().inputShape().toArray();
+        if (in.length != 3 || in[0] != test.channels() || in[1] < test.height() || in[2] < test.width())
+        {
+            throw new IllegalArgumentException("model " + model.header().architecture() + " takes " +
+                model.header().inputShape() + ", which " + test.channels() + "x" + test.height() + "x" +
+                test.width() + " test images cannot be padded to");
+        }
+        return in[1] == test.height() && in[2] == test.width() ? test : test.padTo(in[1], in[2]);
+    }
+
+    /** Points the sidecar of {@code file}, if it described the old file, at the new fingerprint. */
+    private static void updateSidecar(final Path file, final Fingerprint old, final Fingerprint now,
+                                      final PrintStream out) throws IOException
+    {
+        final Path json = Exporter.sidecar(file);
+        if (!Files.isRegularFile(json))
+        {
+            return;
+        }
+        final String text = Files.readString(json);
+        final String before = "\"fingerprint\": \"" + old.hex() + "\"";
+        if (!text.contains(before))
+        {
+            out.println("  " + json + " does not name the old fingerprint " + old.hex() + "; left as it is");
+            return;
+        }
+        Checkpoint.writeAtomically(json, text.replace(before, "\"fingerprint\": \"" + now.hex() + "\"")
+            .getBytes(StandardCharsets.UTF_8));
+        out.println("  " + json + ": fingerprint updated");
+    }
+
+    private static Float range(final String text)
+    {
+        final float r = Float.parseFloat(text);
+        if (!(r > 0) || Float.isInfinite(r))
+        {
+            throw new IllegalArgumentException("--range must be finite and positive, was " + text);
+        }
+        return r;
     }
 
     /** The config of a sidecar's {@code config} signature. */

@@ -9,8 +9,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 import org.polypi.datasets.Dataset;
+import org.polypi.model.ActivationStatistics;
 import org.polypi.model.ModelFormat;
 import org.polypi.model.ModelGraph;
 import org.polypi.model.ModelHeader;
@@ -21,9 +23,13 @@ import org.polypi.model.reference.FloatInference;
  * Turns a trained {@link Network} into the deployable model and measures it: BatchNorm folded, HerPN as per-channel
  * quadratics, the header's activation bound set, written atomically with {@link ModelFormat}, read back (fingerprint
  * checked), then evaluated on the test set three ways: the trainer's own evaluation forward, {@link FloatInference}
- * and {@link FixedPointInference}. The activation-range statistics of the test set (max |input| and the fraction
- * outside {@code [-r, r]} at every site) go into a JSON file next to the model, since the model header has no field
- * for them.
+ * and {@link FixedPointInference}.
+ * <p>
+ * The activation-range statistics of the test set (per site the inputs seen, how many fell outside {@code [-r, r]}
+ * and the max |input|, from the trainer's evaluation forward) are measured before the model is written, so they go
+ * into its header ({@link ActivationStatistics}, format version 2) in the one write. The JSON file next to the model
+ * repeats them with the combined figure, the config, the accuracies and the per-epoch history; its fingerprint is
+ * that of the file as written.
  */
 public final class Exporter
 {
@@ -106,6 +112,29 @@ public final class Exporter
     }
 
     /**
+     * The header statistics of per-site measurements over {@code images} images, in the map's (node) order, each
+     * against its own bound as r. Empty if nothing was measured or some site saw a NaN or infinite input (a diverged
+     * model): the header cannot hold a non-finite maximum, so such a model is written without statistics (version 1)
+     * and only its JSON records the NaN.
+     */
+    static Optional<ActivationStatistics> statistics(final Map<String, ActivationStats> sites, final int images)
+    {
+        final List<ActivationStatistics.Site> list = new ArrayList<>(sites.size());
+        for (final Map.Entry<String, ActivationStats> e : sites.entrySet())
+        {
+            final ActivationStats s = e.getValue();
+            // the max of float inputs is a float, so the cast is exact; a non-finite one has no header encoding
+            final float max = (float)s.maxAbs();
+            if (!Float.isFinite(max))
+            {
+                return Optional.empty();
+            }
+            list.add(new ActivationStatistics.Site(e.getKey(), s.elements(), s.outside(), max, (float)s.bound()));
+        }
+        return list.isEmpty() ? Optional.empty() : Optional.of(new ActivationStatistics(images, list));
+    }
+
+    /**
      * Exports the trainer's network to {@code out} (and {@code out}.json) and evaluates it at {@code fixedBits}.
      *
      * @throws IOException if writing or reading back fails.
@@ -129,7 +158,9 @@ public final class Exporter
             overall.add(s.elements(), s.outside(), s.maxAbs());
         }
 
-        final ModelGraph model = network.export(header(config, network.template().header(), overall.maxAbs()));
+        final ModelHeader plain = header(config, network.template().header(), overall.maxAbs());
+        final Optional<ActivationStatistics> statistics = statistics(sites, n);
+        final ModelGraph model = network.export(statistics.map(plain::withStatistics).orElse(plain));
         if (out.toAbsolutePath().getParent() != null)
         {
             Files.createDirectories(out.toAbsolutePath().getParent());

@@ -11,9 +11,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 
 import org.polypi.datasets.Dataset;
+import org.polypi.model.ActivationStatistics;
 import org.polypi.model.Layer;
 import org.polypi.model.ModelFormat;
 import org.polypi.model.ModelGraph;
@@ -121,7 +123,8 @@ public final class Senet
         this.teacherGraph = teacherModel;
         this.budget = budget;
         this.searchEpochs = searchEpochs;
-        final ModelGraph.Builder b = ModelGraph.builder(teacherModel.header());
+        // the teacher's activation statistics (if its file has them) describe the teacher's inputs, not the student's
+        final ModelGraph.Builder b = ModelGraph.builder(teacherModel.header().withoutStatistics());
         b.input(teacherModel.inputs().getFirst().name(), teacherModel.inputs().getFirst().shape());
         for (final Node node : teacherModel.nodes())
         {
@@ -542,21 +545,23 @@ public final class Senet
 
     /**
      * Writes the student (MaskedReLU sites) to {@code out} atomically and a {@code .json} sidecar, evaluates it in
-     * float32 and fixed point, and returns the results-table row.
+     * float32 and fixed point, and returns the results-table row. The activation statistics are measured on the
+     * written model (each site's input through the graph cut before it), so the model is then written a second time,
+     * again atomically, with them in its header; the sidecar's fingerprint is that of the final file.
      */
     public ResultsTable.Row export(final Path out, final List<EpochStats> history, final double minutes)
         throws IOException
     {
-        final ModelGraph model = student.toModelGraph(teacherGraph.header());
+        final ModelGraph model = student.toModelGraph(teacherGraph.header().withoutStatistics());
         if (out.toAbsolutePath().getParent() != null)
         {
             Files.createDirectories(out.toAbsolutePath().getParent());
         }
         ModelFormat.write(model, out);
-        final ModelGraph read = ModelFormat.read(out);
+        final ModelGraph first = ModelFormat.read(out);
         final float[] images = test.toFloatArray();
         final int n = test.count();
-        final int[] floatTop = org.polypi.model.reference.FloatInference.of(read).top1(images, n);
+        final int[] floatTop = org.polypi.model.reference.FloatInference.of(first).top1(images, n);
         int correct = 0;
         for (int i = 0; i < n; i++)
         {
@@ -565,9 +570,23 @@ public final class Senet
         final List<Exporter.FixedPointResult> fixed = new ArrayList<>();
         for (final int bits : Exporter.EVALUATED_FRACTIONAL_BITS)
         {
-            fixed.add(Exporter.fixedPoint(read, bits, images, floatTop, test));
+            fixed.add(Exporter.fixedPoint(first, bits, images, floatTop, test));
         }
-        final ActivationStats stats = EvaluateMain.activationInputs(read, images, n, config.clip());
+        final Map<String, ActivationStats> siteStats = EvaluateMain.siteInputs(first, images, n, config.clip());
+        final ActivationStats stats = new ActivationStats(config.clip());
+        siteStats.values().forEach(s -> stats.add(s.elements(), s.outside(), s.maxAbs()));
+        final Optional<ActivationStatistics> statistics = Exporter.statistics(siteStats, n);
+        final ModelGraph written = statistics.map(st -> first.withHeader(first.header().withStatistics(st)))
+            .orElse(first);
+        if (written != first)
+        {
+            ModelFormat.write(written, out);
+        }
+        final ModelGraph read = ModelFormat.read(out);
+        if (!read.fingerprint().equals(written.fingerprint()))
+        {
+            throw new IllegalStateException("model read back from " + out + " differs from the one written");
+        }
         final StringBuilder sb = new StringBuilder("{\n");
         sb.append("  \"config\": \"").append(config.signature()).append("\",\n");
         sb.append("  \"architecture\": \"").append(read.header().architecture()).append("\",\n");

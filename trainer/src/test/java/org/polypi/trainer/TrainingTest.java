@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.polypi.datasets.BundledSample;
 import org.polypi.datasets.Dataset;
 import org.polypi.datasets.FashionMnist;
+import org.polypi.model.ActivationStatistics;
 import org.polypi.model.Layer;
 import org.polypi.model.ModelFormat;
 import org.polypi.model.ModelGraph;
@@ -23,6 +24,7 @@ import org.polypi.model.reference.FloatInference;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -171,6 +173,24 @@ final class TrainingTest
                 t.config().clip());
             assertEquals(r.overall().elements(), again.elements(), act + ": elements");
             assertEquals(r.overall().maxAbs(), again.maxAbs(), 1e-3 * (1 + r.overall().maxAbs()), act + ": max");
+
+            // the header carries what the trainer measured, per site, over the test images, against r
+            assertEquals(ModelFormat.STATISTICS_VERSION, ModelFormat.version(model), act.id());
+            final ActivationStatistics stats = model.header().statistics().orElseThrow();
+            assertEquals(test.count(), stats.images());
+            assertEquals(List.copyOf(r.sites().keySet()), stats.sites().stream().map(ActivationStatistics.Site::node)
+                .toList(), act + ": every trainer site, in node order");
+            for (final ActivationStatistics.Site s : stats.sites())
+            {
+                final ActivationStats measured = r.sites().get(s.node());
+                assertEquals(measured.elements(), s.elements(), s.node());
+                assertEquals(measured.outside(), s.outside(), s.node());
+                assertEquals(measured.maxAbs(), s.maxAbs(), 0.0, s.node());
+                assertEquals((float)t.config().clip(), s.range(), 0.0f, s.node());
+                assertTrue(site.isInstance(model.node(s.node()).layer()), s.node());
+            }
+            assertTrue(json.contains("\"fingerprint\": \"" + model.fingerprint().hex() + "\""),
+                act + ": the sidecar names the final file");
         }
     }
 
@@ -207,6 +227,25 @@ final class TrainingTest
         }
         assertEquals(config.signature(), EvaluateMain.config(Files.readString(Exporter.sidecar(file))).signature());
         assertTrue(row.fixedPoint().getFirst().agreement() >= 0.9);
+
+        // the teacher's statistics (its file has them) are not carried into the student: the student's are its own,
+        // measured on the first file and written into the final one, which the sidecar names
+        assertTrue(teacher.header().statistics().isPresent());
+        final ActivationStatistics stats = model.header().statistics().orElseThrow();
+        assertEquals(EXPORT_TEST_IMAGES, stats.images());
+        final java.util.Map<String, ActivationStats> sites = EvaluateMain.siteInputs(model.withHeader(
+            model.header().withoutStatistics()), images, EXPORT_TEST_IMAGES, config.clip());
+        assertEquals(List.copyOf(sites.keySet()), stats.sites().stream().map(ActivationStatistics.Site::node)
+            .toList());
+        for (final ActivationStatistics.Site s : stats.sites())
+        {
+            assertEquals(sites.get(s.node()).maxAbs(), s.maxAbs(), 0.0, s.node());
+            assertEquals(sites.get(s.node()).outside(), s.outside(), s.node());
+        }
+        assertNotEquals(teacher.header().statistics().orElseThrow().sites(), stats.sites());
+        assertTrue(Files.readString(Exporter.sidecar(file)).contains("\"fingerprint\": \"" +
+            model.fingerprint().hex() + "\""), "the sidecar names the final file");
+        assertEquals(Files.size(file), row.bytes());
     }
 
     private static void assertSameParams(final Network a, final Network b)
