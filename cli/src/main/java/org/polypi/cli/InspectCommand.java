@@ -193,7 +193,7 @@ final class InspectCommand implements Callable<Integer>
             beyond += polynomialBeyond ? 1 : 0;
             out.printf(Locale.ROOT, "  %-22s %-10s max |x| %.4f %s B%s%n", r.node(), r.polynomial() ? "polynomial" :
                 "comparison", r.maxAbs(), r.withinBound() ? "<=" : ">", polynomialBeyond ?
-                " (its powers leave the range the budget's headroom and the error bound assume)" : "");
+                " (beyond the range the plan's error bound assumes; only the budget's headroom is left)" : "");
         }
         out.printf(Locale.ROOT, "%s%n", beyond == 0 ? "every polynomial site stayed within B on the measured images" :
             beyond + " polynomial site(s) exceeded B on the measured images");

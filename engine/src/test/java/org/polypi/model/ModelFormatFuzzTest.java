@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Mutates valid encodings of small models, in format versions 1 and 2 (with activation statistics), by bit flips,
- * byte sets, truncations, huge length fields, insertions, deletions and appended garbage, half of them re-signed so the mutation reaches the checks behind the fingerprint.
+ * byte sets, truncations, huge length fields, insertions, deletions and appended garbage, half of them re-signed so
+ * the mutation reaches the checks behind the fingerprint.
  * Every case must end in a valid model (whose encoding is then exactly the mutated bytes: the format is canonical)
  * or a {@link ModelFormatException} with an offset inside the input; never another exception, an out-of-memory
  * error or a hang.

@@ -272,7 +272,7 @@ final class PlanCompilerTest
         return Tensor.of(shape, v);
     }
 
-    /** {@code g} with statistics at every measurable site: max |x| {@code beyond} at the named site, half B elsewhere. */
+    /** {@code g} with statistics at every measurable site: max |x| {@code beyond} at one site, B/2 elsewhere. */
     private static ModelGraph measured(final ModelGraph g, final String beyondSite, final float beyond)
     {
         final float bound = g.header().activationBound();
@@ -307,7 +307,8 @@ final class PlanCompilerTest
             assertEquals(plain.describe(), over.describe());
             assertArrayEquals(plain.hash(), over.hash());
             assertEquals(g.nodes().stream().filter(n -> ActivationStatistics.isSiteLayer(n.layer())).map(Node::name)
-                .toList(), over.observedRanges().stream().map(Plan.ObservedRange::node).toList(), "every site, in order");
+                .toList(), over.observedRanges().stream().map(Plan.ObservedRange::node).toList(),
+                "every site, in order");
             final boolean polynomial = kind != ActivationKind.RELU;
             for (final Plan.ObservedRange r : over.observedRanges())
             {
