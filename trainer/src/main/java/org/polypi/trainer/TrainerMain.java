@@ -164,8 +164,14 @@ public final class TrainerMain
             minutes += e.seconds() / SECONDS_PER_MINUTE;
         }
         final Exporter.Report r = Exporter.export(trainer, history, minutes, model, config.fractionalBits());
-        out.printf(Locale.ROOT, "exported %s (%,d bytes, fingerprint %s) and %s%n", r.file(), r.bytes(),
-            r.model().fingerprint().hex().substring(0, 16), Exporter.sidecar(model).getFileName());
+        out.printf(Locale.ROOT, "exported %s (%,d bytes, format version %d, fingerprint %s) and %s%n", r.file(),
+            r.bytes(), ModelFormat.version(r.model()), r.model().fingerprint().hex().substring(0, 16),
+            Exporter.sidecar(model).getFileName());
+        if (r.model().header().statistics().isEmpty())
+        {
+            out.println("no activation statistics in the header (format version 1): no activation site was measured, " +
+                "or an activation input was NaN or infinite");
+        }
         out.printf(Locale.ROOT, "test accuracy: trainer %.2f %%, float32 %.2f %%; trainer vs float32 logits differ " +
                 "by at most %.2g (logits up to %.3g)%n", PERCENT * r.trainerAccuracy(), PERCENT * r.floatAccuracy(),
             r.maxLogitDifference(), r.maxLogit());

@@ -173,6 +173,32 @@ final class WriteStatisticsTest
             dir.toString(), m}, sink(new ByteArrayOutputStream()), sink(new ByteArrayOutputStream())));
     }
 
+    @Test
+    void statisticsOfSiteMeasurementsAreExactOrAbsentForADivergedModel()
+    {
+        final ActivationStats a = new ActivationStats(5);
+        a.record(new float[] {1.5f, -7.25f, 0f, 5f}, 0, 4);
+        final ActivationStats b = new ActivationStats(5);
+        b.record(new float[] {0.125f, -0.5f}, 0, 2);
+        final Map<String, ActivationStats> sites = new java.util.LinkedHashMap<>();
+        sites.put("act1", a);
+        sites.put("act2", b);
+        final ActivationStatistics stats = Exporter.statistics(sites, 2).orElseThrow();
+        assertEquals(2, stats.images());
+        assertEquals(List.of(new ActivationStatistics.Site("act1", 4, 1, 7.25f, 5f),
+            new ActivationStatistics.Site("act2", 2, 0, 0.5f, 5f)), stats.sites());
+        // a NaN or infinite input has no header encoding: no statistics at all rather than a partial set
+        final ActivationStats diverged = new ActivationStats(5);
+        diverged.record(new float[] {1f, Float.NaN}, 0, 2);
+        sites.put("act3", diverged);
+        assertTrue(Exporter.statistics(sites, 2).isEmpty());
+        final ActivationStats infinite = new ActivationStats(5);
+        infinite.record(new float[] {Float.NEGATIVE_INFINITY}, 0, 1);
+        sites.put("act3", infinite);
+        assertTrue(Exporter.statistics(sites, 2).isEmpty());
+        assertTrue(Exporter.statistics(Map.of(), 2).isEmpty());
+    }
+
     /** The command line path on the installed Fashion-MNIST test set (skipped where it is not installed). */
     @Test
     void commandLineRewritesTheFileOnTheInstalledTestSet() throws IOException
