@@ -42,8 +42,6 @@ import org.polypi.model.Tensor;
  */
 public final class Senet
 {
-    /** KD temperature of both stages. */
-    static final double TEMPERATURE = 4;
     private static final double SEARCH_CE = 0.5;
     private static final double SEARCH_KL = 0.5;
     private static final double TUNE_CE = 0.1;
@@ -250,7 +248,7 @@ public final class Senet
                 searching ? SEARCH_CE : TUNE_CE);
             final float[] grad = ce.gradient();
             double loss = (searching ? SEARCH_CE : TUNE_CE) * ce.loss() +
-                distillation(logits, teacherLogits, n, classes, searching ? SEARCH_KL : TUNE_KL, grad);
+                Distillation.loss(logits, teacherLogits, n, classes, searching ? SEARCH_KL : TUNE_KL, grad);
             final Map<String, float[]> extra = new HashMap<>();
             for (final Site s : sites)
             {
@@ -296,53 +294,6 @@ public final class Senet
         final double seconds = (System.nanoTime() - start) / NANOS;
         return new EpochStats(epoch, lossSum / batches, 0, (double)correct / seen, testAccuracy(), seconds,
             seen / seconds);
-    }
-
-    /**
-     * {@code weight · T² · KL(softmax(t/T) || softmax(s/T))}, mean over the batch; adds its gradient w.r.t. the
-     * student logits to {@code grad} and returns the loss.
-     */
-    static double distillation(final float[] student, final float[] teacher, final int batch, final int classes,
-                               final double weight, final float[] grad)
-    {
-        double loss = 0;
-        final double[] ps = new double[classes];
-        final double[] pt = new double[classes];
-        for (int i = 0; i < batch; i++)
-        {
-            final int row = i * classes;
-            softmax(student, row, classes, ps);
-            softmax(teacher, row, classes, pt);
-            for (int c = 0; c < classes; c++)
-            {
-                if (pt[c] > 0)
-                {
-                    loss += pt[c] * (Math.log(pt[c]) - Math.log(Math.max(ps[c], Double.MIN_NORMAL)));
-                }
-                // d/ds of T^2 KL(pt || softmax(s/T)) = T (ps - pt)
-                grad[row + c] += (float)(weight * TEMPERATURE * (ps[c] - pt[c]) / batch);
-            }
-        }
-        return weight * TEMPERATURE * TEMPERATURE * loss / batch;
-    }
-
-    private static void softmax(final float[] logits, final int row, final int classes, final double[] p)
-    {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int c = 0; c < classes; c++)
-        {
-            max = Math.max(max, logits[row + c] / TEMPERATURE);
-        }
-        double sum = 0;
-        for (int c = 0; c < classes; c++)
-        {
-            p[c] = Math.exp(logits[row + c] / TEMPERATURE - max);
-            sum += p[c];
-        }
-        for (int c = 0; c < classes; c++)
-        {
-            p[c] /= sum;
-        }
     }
 
     /**

@@ -34,13 +34,16 @@ import org.polypi.model.ReferenceNetworks.Workload;
  * @param rangeOnlyFirstEpoch with warm-up: epoch 0 trains the penalty alone (CE weight 0).
  * @param precisionBits PILLAR coefficient precision p (coefficients are k / 2^p).
  * @param fractionalBits recommended fixed-point fraction written into the model header.
+ * @param distillWeight weight w of knowledge distillation from a trained teacher, in [0, 1): the loss is
+ *     {@code (1 - w) CE + w T² KL(teacher || student)} at temperature T = 4 ({@code Distillation}); 0 trains on
+ *     the labels alone. The teacher model itself is given to the {@link Trainer}.
  */
 public record TrainConfig(Workload workload, ActivationChoice activation, int degree, int epochs, int batchSize,
                           String optimizer, double learningRate, double momentum, boolean nesterov,
                           double weightDecay, double warmupEpochs, long seed, boolean flip, int cropPadding,
                           int trainLimit, int testLimit, double clip, double penaltyRange, double penaltyBeta,
                           int penaltyGamma, boolean penaltyWarmup, boolean rangeOnlyFirstEpoch, int precisionBits,
-                          int fractionalBits)
+                          int fractionalBits, double distillWeight)
 {
     /** Checks every field. */
     public TrainConfig
@@ -87,6 +90,10 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             throw new IllegalArgumentException("fractional bits must be in [0, " + ModelHeader.MAX_FRACTIONAL_BITS +
                 "], was " + fractionalBits);
         }
+        if (!(distillWeight >= 0 && distillWeight < 1))
+        {
+            throw new IllegalArgumentException("distillation weight must be in [0, 1), was " + distillWeight);
+        }
         // the schedule checks beta and gamma
         new PillarSchedule(penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch);
     }
@@ -100,7 +107,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
     public static TrainConfig defaults(final Workload workload, final ActivationChoice activation)
     {
         return new TrainConfig(workload, activation, 4, 15, 128, "sgd", 0.05, 0.9, true, 5e-4, 1, 1, true, 0, 0, 0,
-            5.0, 4.8, 5e-5, 10, true, false, PolynomialFit.DEFAULT_PRECISION_BITS, 16);
+            5.0, 4.8, 5e-5, 10, true, false, PolynomialFit.DEFAULT_PRECISION_BITS, 16, 0);
     }
 
     /** The PILLAR penalty schedule. */
@@ -117,7 +124,9 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
                 "penaltyWarmup=%b rangeEpoch=%b p=%d f=%d", workload.id(), activation.id(), degree, epochs,
             batchSize, optimizer, learningRate, momentum, nesterov, weightDecay, warmupEpochs, seed, flip,
             cropPadding, trainLimit, testLimit, clip, penaltyRange, penaltyBeta, penaltyGamma, penaltyWarmup,
-            rangeOnlyFirstEpoch, precisionBits, fractionalBits);
+            rangeOnlyFirstEpoch, precisionBits, fractionalBits) +
+            // only when on, so that the signatures (and checkpoints) of runs without distillation stay as they were
+            (distillWeight > 0 ? String.format(Locale.ROOT, " kd=%s", distillWeight) : "");
     }
 
     /** A builder starting from {@link #defaults}. */
@@ -159,6 +168,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
         boolean rangeOnlyFirstEpoch;
         int precisionBits;
         int fractionalBits;
+        double distillWeight;
 
         Builder(final TrainConfig c)
         {
@@ -186,6 +196,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             rangeOnlyFirstEpoch = c.rangeOnlyFirstEpoch;
             precisionBits = c.precisionBits;
             fractionalBits = c.fractionalBits;
+            distillWeight = c.distillWeight;
         }
 
         /** Sets the PILLAR degree. */
@@ -342,6 +353,13 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             return this;
         }
 
+        /** Sets the knowledge-distillation weight (0: none). */
+        public Builder distillWeight(final double v)
+        {
+            distillWeight = v;
+            return this;
+        }
+
         /**
          * The config.
          *
@@ -352,7 +370,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             return new TrainConfig(workload, activation, degree, epochs, batchSize, optimizer, learningRate, momentum,
                 nesterov, weightDecay, warmupEpochs, seed, flip, cropPadding, trainLimit, testLimit, clip,
                 penaltyRange, penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch, precisionBits,
-                fractionalBits);
+                fractionalBits, distillWeight);
         }
     }
 

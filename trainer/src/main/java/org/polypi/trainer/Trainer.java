@@ -38,6 +38,8 @@ public final class Trainer
     private final BatchSource source;
     private final PolynomialFit fit;
     private double progressSeconds = 15;
+    /** The network distilled from when the config's distillation weight is positive, else null. */
+    private Network teacher;
 
     /**
      * A trainer for {@code config} on the given data (already normalised; limits of the config applied here).
@@ -68,6 +70,29 @@ public final class Trainer
             new Adam(network.params(), config.weightDecay()) :
             new Sgd(network.params(), config.momentum(), config.nesterov(), config.weightDecay());
         this.source = new BatchSource(this.train, config.flip(), config.cropPadding(), config.seed());
+    }
+
+    /**
+     * Sets the trained model to distil from (run in evaluation mode on each training batch, augmentation included);
+     * the loss becomes {@code (1 - w) CE + w T² KL} with w the config's distillation weight.
+     *
+     * @throws IllegalArgumentException if the config's distillation weight is 0, or the teacher does not take this
+     *     network's input or does not produce its classes.
+     */
+    public void distillFrom(final ModelGraph teacherModel)
+    {
+        if (!(config.distillWeight() > 0))
+        {
+            throw new IllegalArgumentException("a teacher needs a positive distillation weight (--distill)");
+        }
+        final Network t = new Network(teacherModel, 0, null);
+        if (t.inputSize() != network.inputSize() || t.classes() != network.classes())
+        {
+            throw new IllegalArgumentException("teacher " + teacherModel.header().architecture() + " takes " +
+                t.inputSize() + " inputs and has " + t.classes() + " classes; " + config.workload().id() +
+                " takes " + network.inputSize() + " and has " + network.classes());
+        }
+        teacher = t;
     }
 
     /** The reference network for {@code config}, BatchNorm before each activation, seeded initial weights. */
@@ -160,6 +185,11 @@ public final class Trainer
     public List<EpochStats> train(final Path checkpoint, final boolean resume, final int untilEpoch)
         throws IOException
     {
+        if (config.distillWeight() > 0 && teacher == null)
+        {
+            throw new IllegalStateException("the config distils (weight " + config.distillWeight() +
+                ") but no teacher was given (distillFrom)");
+        }
         final int batches = source.batches(config.batchSize());
         final long totalSteps = (long)batches * config.epochs();
         final CosineSchedule schedule = new CosineSchedule(config.learningRate(), 0,
@@ -212,13 +242,17 @@ public final class Trainer
                 network.zeroGrad();
                 final float[] logits = network.forward(x, n, true);
                 final double rangePenalty = penalty == null ? 0 : penalty.take();
+                final double kdWeight = config.distillWeight();
                 final SoftmaxCrossEntropy.Result ce = SoftmaxCrossEntropy.evaluate(logits, y, n,
-                    network.classes(), ceWeight);
-                if (!Double.isFinite(ce.loss()) || !Double.isFinite(rangePenalty))
+                    network.classes(), ceWeight * (1 - kdWeight));
+                // teacher.forward reuses its buffers, so its logits are consumed before the next batch
+                final double kd = teacher == null ? 0 : Distillation.loss(logits, teacher.forward(x, n, false), n,
+                    network.classes(), ceWeight * kdWeight, ce.gradient());
+                if (!Double.isFinite(ce.loss()) || !Double.isFinite(rangePenalty) || !Double.isFinite(kd))
                 {
                     throw new IllegalStateException(String.format(Locale.ROOT,
-                        "training diverged at epoch %d step %d: cross-entropy %s, range penalty %s", epoch, b,
-                        ce.loss(), rangePenalty));
+                        "training diverged at epoch %d step %d: cross-entropy %s, range penalty %s, " +
+                            "distillation %s", epoch, b, ce.loss(), rangePenalty, kd));
                 }
                 network.backward(ce.gradient(), n);
                 optimizer.step(schedule.at(step));

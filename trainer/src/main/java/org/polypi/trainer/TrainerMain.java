@@ -62,7 +62,8 @@ public final class TrainerMain
           --range-epoch         epoch 0 trains the range penalty only (as the released PILLAR code)
           --precision P         coefficient precision bits p (default 10)
           --fraction-bits F     fixed-point fraction in the header and for the evaluation (default 16)
-          --teacher FILE        senet: the trained ReLU model to distil from (the student starts from it)
+          --teacher FILE        the trained model to distil from (senet: the ReLU teacher, the student starts from it)
+          --distill W           relu/pillar/herpn with --teacher: loss (1-W) CE + W T^2 KL, T = 4
           --relu-budget X       senet: fraction of the teacher's ReLUs to keep (default 0.5)
           --search-epochs N     senet: mask-search epochs (default 2; --epochs = fine-tuning epochs)
           --out FILE            model file (default models/NET-ACT.pim)
@@ -147,6 +148,12 @@ public final class TrainerMain
         final Trainer trainer = new Trainer(config, train, test, out);
         trainer.progressSeconds(o.progressSeconds);
         out.printf(Locale.ROOT, "PolyPI trainer: %s%n", config.signature());
+        if (o.teacher != null)
+        {
+            trainer.distillFrom(ModelFormat.read(o.teacher));
+            out.printf(Locale.ROOT, "distilling from %s (weight %s, temperature %s)%n", o.teacher,
+                config.distillWeight(), Distillation.TEMPERATURE);
+        }
         out.printf(Locale.ROOT, "kernels: %s, %d threads; %d training images, %d test images; optimizer %s%n",
             FloatOps.get().name(), WorkerPool.shared().threads(), trainer.trainData().count(),
             trainer.testData().count(), trainer.optimizer().describe());
@@ -327,6 +334,7 @@ public final class TrainerMain
                     case "--results" -> o.results = Path.of(value(args, ++i));
                     case "--notes" -> o.notes = Path.of(value(args, ++i));
                     case "--teacher" -> o.teacher = Path.of(value(args, ++i));
+                    case "--distill" -> o.config.distillWeight(number(a, value(args, ++i)));
                     case "--relu-budget" -> o.reluBudget = number(a, value(args, ++i));
                     case "--search-epochs" -> o.searchEpochs = integer(a, value(args, ++i));
                     case "--data" -> o.data = Path.of(value(args, ++i));
@@ -338,6 +346,15 @@ public final class TrainerMain
             {
                 // the SENet student starts from the folded teacher, without BatchNorm: fine-tuning needs a small rate
                 o.config.learningRate(SENET_LEARNING_RATE);
+            }
+            if (o.config.activation == ActivationChoice.SENET && o.config.distillWeight > 0)
+            {
+                throw new IllegalArgumentException("--distill is for relu, pillar and herpn; senet distils by its " +
+                    "own recipe from --teacher");
+            }
+            if (o.config.activation != ActivationChoice.SENET && (o.teacher != null) != (o.config.distillWeight > 0))
+            {
+                throw new IllegalArgumentException("--teacher and --distill go together for --act " + act);
             }
             if (!penaltyRangeGiven)
             {

@@ -70,6 +70,16 @@ final class GradientCheckTest
             .output("conv").build(), 4, 0, null);
     }
 
+    /** Fewer im2col rows (2·2·1 = 4) than output channels (6): the weight gradient takes the untransposed path. */
+    @Test
+    void conv2dWithMoreChannelsThanRows()
+    {
+        final Shape in = Shape.of(2, 5, 5);
+        check(ModelGraph.builder(header(in)).input("x", in)
+            .add("conv", Layer.Conv2d.of(tensor(Shape.of(6, 2, 2, 1), 0.5), tensor(Shape.of(6), 0.5), 1, 0), "x")
+            .output("conv").build(), 9, 0, null);
+    }
+
     @Test
     void linearWithBiasOverSeveralRowParts()
     {
@@ -212,9 +222,9 @@ final class GradientCheckTest
         }
         final float[] grad = new float[student.length];
         final double weight = 0.5;
-        final double loss = Senet.distillation(student, teacher, batch, classes, weight, grad);
+        final double loss = Distillation.loss(student, teacher, batch, classes, weight, grad);
         assertTrue(loss > 0, "KL of different distributions is positive");
-        assertEquals(0, Senet.distillation(teacher, teacher, batch, classes, weight, new float[grad.length]), 1e-9);
+        assertEquals(0, Distillation.loss(teacher, teacher, batch, classes, weight, new float[grad.length]), 1e-9);
         final double h = 1e-3;
         for (int i = 0; i < student.length; i++)
         {
@@ -222,8 +232,8 @@ final class GradientCheckTest
             final float[] minus = student.clone();
             plus[i] += (float)h;
             minus[i] -= (float)h;
-            final double numeric = (Senet.distillation(plus, teacher, batch, classes, weight, new float[grad.length]) -
-                Senet.distillation(minus, teacher, batch, classes, weight, new float[grad.length])) /
+            final double numeric = (Distillation.loss(plus, teacher, batch, classes, weight, new float[grad.length]) -
+                Distillation.loss(minus, teacher, batch, classes, weight, new float[grad.length])) /
                 (plus[i] - minus[i]);
             assertEquals(numeric, grad[i], 1e-3 * (1 + Math.abs(numeric)), "KD logit " + i);
         }

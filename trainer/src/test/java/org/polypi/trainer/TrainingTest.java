@@ -14,10 +14,12 @@ import org.junit.jupiter.api.io.TempDir;
 import org.polypi.datasets.BundledSample;
 import org.polypi.datasets.Dataset;
 import org.polypi.datasets.FashionMnist;
+import org.polypi.model.ActivationKind;
 import org.polypi.model.ActivationStatistics;
 import org.polypi.model.Layer;
 import org.polypi.model.ModelFormat;
 import org.polypi.model.ModelGraph;
+import org.polypi.model.ReferenceNetworks;
 import org.polypi.model.ReferenceNetworks.Workload;
 import org.polypi.model.reference.FloatInference;
 
@@ -69,6 +71,77 @@ final class TrainingTest
             assertTrue(last < 0.5 * first, act + ": loss went from " + first + " to " + last);
             assertTrue(h.getLast().trainAccuracy() > 0.8, act + ": train accuracy " + h.getLast().trainAccuracy());
         }
+    }
+
+    /**
+     * Distillation trains towards the teacher, not the labels: with a random-weight teacher whose predictions have
+     * nothing to do with the labels, a student distilled from it agrees with it on most training images, and the
+     * same student trained on the labels alone does not.
+     */
+    @Test
+    void distilledStudentLearnsTheTeachersPredictions() throws IOException
+    {
+        final ModelGraph teacherModel = ReferenceNetworks.build(Workload.MLP,
+            ReferenceNetworks.Options.of(ActivationKind.RELU).withSeed(5));
+        final float[] images = TRAIN.toFloatArray();
+        final int[] teacherTop = top1(new Network(teacherModel, 0, null).logits(images, TRAIN.count()));
+        final TrainConfig.Builder base = tiny(Workload.MLP, ActivationChoice.PILLAR).degree(2).epochs(12).flip(false);
+        final Trainer distilled = trainer(base.distillWeight(0.95).build());
+        distilled.distillFrom(teacherModel);
+        distilled.train(null, false);
+        final Trainer labelsOnly = trainer(base.distillWeight(0).build());
+        labelsOnly.train(null, false);
+        final double withKd = agreement(top1(distilled.network().logits(images, TRAIN.count())), teacherTop);
+        final double without = agreement(top1(labelsOnly.network().logits(images, TRAIN.count())), teacherTop);
+        assertTrue(withKd > 0.75, "distilled student agrees with the teacher on " + withKd);
+        assertTrue(without < withKd - 0.3, "label-trained student agrees on " + without + ", distilled " + withKd);
+    }
+
+    @Test
+    void distillationNeedsATeacherAndAWeight()
+    {
+        final TrainConfig kd = tiny(Workload.MLP, ActivationChoice.RELU).distillWeight(0.5).build();
+        final IllegalStateException missing = assertThrows(IllegalStateException.class,
+            () -> trainer(kd).train(null, false));
+        assertTrue(missing.getMessage().contains("no teacher"), missing.getMessage());
+        final ModelGraph teacher = ReferenceNetworks.build(Workload.MLP,
+            ReferenceNetworks.Options.of(ActivationKind.RELU));
+        final IllegalArgumentException noWeight = assertThrows(IllegalArgumentException.class,
+            () -> trainer(tiny(Workload.MLP, ActivationChoice.RELU).build()).distillFrom(teacher));
+        assertTrue(noWeight.getMessage().contains("distillation weight"), noWeight.getMessage());
+        final IllegalArgumentException wrongShape = assertThrows(IllegalArgumentException.class,
+            () -> trainer(tiny(Workload.LENET, ActivationChoice.RELU).distillWeight(0.5).build())
+                .distillFrom(ReferenceNetworks.build(Workload.MINIONN_FASHION,
+                    ReferenceNetworks.Options.of(ActivationKind.RELU))));
+        assertTrue(wrongShape.getMessage().contains("takes"), wrongShape.getMessage());
+        assertThrows(IllegalArgumentException.class,
+            () -> tiny(Workload.MLP, ActivationChoice.RELU).distillWeight(1).build());
+        assertFalse(tiny(Workload.MLP, ActivationChoice.RELU).build().signature().contains("kd="),
+            "a run without distillation keeps its old signature");
+    }
+
+    private static int[] top1(final float[] logits)
+    {
+        final int classes = logits.length / TRAIN.count();
+        final int[] top = new int[TRAIN.count()];
+        for (int i = 0; i < top.length; i++)
+        {
+            for (int c = 1; c < classes; c++)
+            {
+                top[i] = logits[i * classes + c] > logits[i * classes + top[i]] ? c : top[i];
+            }
+        }
+        return top;
+    }
+
+    private static double agreement(final int[] a, final int[] b)
+    {
+        int same = 0;
+        for (int i = 0; i < a.length; i++)
+        {
+            same += a[i] == b[i] ? 1 : 0;
+        }
+        return (double)same / a.length;
     }
 
     @Test
