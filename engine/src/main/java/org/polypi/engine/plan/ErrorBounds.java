@@ -97,6 +97,13 @@ public final class ErrorBounds
     /** A radius in units of 2^-f, rounded up. */
     public long ulps(final double radius)
     {
+        // A radius past the double range is infinite, and a zero weight times it gives NaN (a trained W3's powers
+        // of powers get there within a few layers): either way nothing is proven, which Long.MAX_VALUE says
+        // (a NaN cast to long would be 0, a bound of no error at all).
+        if (Double.isNaN(radius))
+        {
+            return Long.MAX_VALUE;
+        }
         return (long)Math.ceil(Math.scalb(radius, plan.fractionalBits()));
     }
 

@@ -54,11 +54,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * decides.
  * <p>
  * Image counts: {@value #W1_IMAGES} for W1 (every kind, both f); W2 and W3 run fewer in the default suite to keep it
- * fast ({@value #W2_IMAGES} and {@value #W3_IMAGES}); {@code -Dpolypi.e2e.full=true} runs 1,000 images everywhere.
+ * fast ({@value #W2_IMAGES} and {@value #W3_IMAGES}); {@code -Dpolypi.e2e.full=true} runs 1,000 images everywhere
+ * ({@code -Dpolypi.e2e.only=...} picks configurations by name).
  */
 final class EndToEndTest
 {
     private static final boolean FULL = Boolean.getBoolean("polypi.e2e.full");
+    /**
+     * Runs only the configurations whose name ({@code "minionn-fmnist PILLAR4 FUSED f=12"}) contains this string,
+     * e.g. {@code -Dpolypi.e2e.only="minionn-fmnist PILLAR4"} for one network of the 1,000-image run.
+     */
+    private static final String ONLY = System.getProperty("polypi.e2e.only", "");
     private static final int FULL_IMAGES = 1000;
     private static final int W1_IMAGES = 1000;
     private static final int W2_IMAGES = 40;
@@ -80,7 +86,8 @@ final class EndToEndTest
      * Documented logit deviation (engine-design.md §4) for PILLAR's degree 4 at f = 12 and f = 16, else. PILLAR's x^4
      * copy keeps f - s_4 = 6 (8) fractional bits: one carry moves an activation by up to 4 (B + δ)^3 δ |a_4|, about
      * 0.023 (0.006) at B = 5, times the next layer's row l1 norm; measured up to 68 (194) ulps on random W1, 133 (553)
-     * on the trained W1.
+     * on the trained W1, and 372 at f = 12 on the trained W3 (1,000 images: beyond this figure, which is therefore a
+     * typical deviation, not a bound; the proven per-image bound overflows on W3's seven power layers).
      */
     private static final long PILLAR4_F12_ULPS = 256;
     private static final long PILLAR4_F16_ULPS = 1024;
@@ -123,7 +130,11 @@ final class EndToEndTest
             list.add(Arguments.of(Workload.LENET, TestData.Act.PILLAR4, 12, FULL ? FULL_IMAGES : BASELINE_W2_IMAGES,
                 BASELINE_W2_IMAGES, protocol));
         }
-        return list.stream();
+        return list.stream().filter(a ->
+        {
+            final Object[] v = a.get();
+            return (((Workload)v[0]).id() + " " + v[1] + " " + v[5] + " f=" + v[2]).contains(ONLY);
+        });
     }
 
     @ParameterizedTest(name = "{0} {1} f={2} {3} images {5}")

@@ -117,6 +117,9 @@ final class PolynomialDegreeTest
         final long[][] trace = FixedPointInference.of(model, Kernels.get(), n).trace(x, n);
         final long[] reference = trace[plan.outputTensor()];
         final ErrorBounds bounds = new ErrorBounds(model);
+        // a radius past the double range proves nothing: never 0 ulps (a NaN cast to long), always "unbounded"
+        assertEquals(Long.MAX_VALUE, bounds.ulps(Double.NaN));
+        assertEquals(Long.MAX_VALUE, bounds.ulps(Double.POSITIVE_INFINITY));
         final double[] radius = bounds.logitRadius(trace, n);
         final InferenceResult secure;
         try (InMemorySession s = InMemorySession.start(model, SessionOptions.of(BATCH)

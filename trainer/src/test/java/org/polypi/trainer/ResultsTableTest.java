@@ -1,0 +1,89 @@
+package org.polypi.trainer;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** training.md from training.csv: rows of one recipe are averaged over their seeds, old-layout rows still count. */
+final class ResultsTableTest
+{
+    @TempDir
+    Path dir;
+
+    /** A CSV line with the given fields set and plausible values elsewhere; {@code oldLayout} drops the last column. */
+    private static String line(final Map<String, String> set, final boolean oldLayout)
+    {
+        final List<String> f = new ArrayList<>();
+        for (final String c : ResultsTable.COLUMNS)
+        {
+            f.add(set.getOrDefault(c, switch (c)
+            {
+                case "machine" -> "test machine";
+                case "degree", "distill" -> "";
+                case "epochs" -> "15";
+                case "batch" -> "128";
+                case "optimizer" -> "sgd";
+                case "lr" -> "0.05";
+                case "seed" -> "1";
+                case "train_images" -> "60000";
+                case "test_images" -> "10000";
+                case "clip" -> "5.0";
+                case "minutes" -> "5.0";
+                case "test_acc_fixed12", "test_acc_fixed16" -> "90.00";
+                case "agree_fixed12", "agree_fixed16" -> "99.90";
+                case "act_max_abs" -> "4.00";
+                case "act_outside_fraction" -> "0";
+                case "relus" -> "0";
+                case "model_bytes" -> "100";
+                default -> "x";
+            }));
+        }
+        return String.join(",", oldLayout ? f.subList(0, f.size() - 1) : f);
+    }
+
+    @Test
+    void goalsUseTheMeanOverSeedsOfTheBestRecipe() throws IOException
+    {
+        final List<String> lines = new ArrayList<>();
+        lines.add(String.join(",", ResultsTable.COLUMNS.subList(0, ResultsTable.COLUMNS.size() - 1)));
+        lines.add(line(Map.of("net", "lenet", "activation", "relu", "test_acc_float32", "92.82", "minutes", "46.7",
+            "model", "a.pim"), true));
+        lines.add(line(Map.of("net", "lenet", "activation", "relu", "seed", "2", "test_acc_float32", "92.72",
+            "minutes", "4.1", "model", "b.pim"), false));
+        lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "test_acc_float32", "91.61",
+            "model", "c.pim"), true));
+        lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "distill", "0.5",
+            "test_acc_float32", "92.40", "model", "d.pim"), false));
+        lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "distill", "0.5", "seed", "2",
+            "test_acc_float32", "92.20", "act_outside_fraction", "1e-06", "model", "e.pim"), false));
+        // same columns and seed as c.pim, so another recipe (a setting the CSV does not record): not a second seed
+        lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "test_acc_float32", "91.16",
+            "model", "f.pim"), true));
+        Files.write(dir.resolve("training.csv"), lines, StandardCharsets.UTF_8);
+        ResultsTable.rewrite(dir, null);
+        final String md = Files.readString(dir.resolve("training.md"));
+        for (final String model : List.of("a.pim", "b.pim", "c.pim", "d.pim", "e.pim", "f.pim"))
+        {
+            assertTrue(md.contains("| " + model + " |"), model + " (old and new layout) must be in the table:\n" + md);
+        }
+        assertTrue(md.contains("lenet ReLU >= 92.6 %: 92.77 % (mean of 2 seeds: 92.82, 92.72)"), md);
+        assertTrue(md.contains("trains to its goal in < 15 min: 4.1 min (92.77 % (mean of 2 seeds"), md);
+        // the distilled recipe's mean (92.30) beats the single undistilled run, and is 0.47 under the ReLU mean
+        assertTrue(md.contains("92.30 % (mean of 2 seeds: 92.40, 92.20), 15 epochs, distilled (kd 0.5) (gap 0.47) " +
+            "**PASS**"), md);
+        // one seed of that recipe escapes the range: the range goal fails for the recipe
+        assertTrue(md.contains("lenet pillar activation inputs inside [-r, r] on the test set: max |x| 4.00 vs r = 5.0 " +
+            "**MISS**"), md);
+        assertTrue(md.contains("| lenet | pillar | 15 epochs, distilled (kd 0.5) | 2 | 92.30 | 92.20 | 92.40 |"), md);
+        assertTrue(!md.contains("| lenet | pillar | 15 epochs | 2 |"), "c.pim and f.pim are one seed each:\n" + md);
+    }
+}
