@@ -31,6 +31,17 @@ public final class ActivationStats
         return bound;
     }
 
+    /** The statistics of all {@code sites} together, against {@code [-bound, bound]}. */
+    static ActivationStats combined(final Iterable<ActivationStats> sites, final double bound)
+    {
+        final ActivationStats all = new ActivationStats(bound);
+        for (final ActivationStats s : sites)
+        {
+            all.add(s.elements(), s.outside(), s.maxAbs());
+        }
+        return all;
+    }
+
     /** Records {@code x[from..to)}. */
     void record(final float[] x, final int from, final int to)
     {

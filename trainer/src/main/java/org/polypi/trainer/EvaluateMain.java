@@ -202,12 +202,7 @@ public final class EvaluateMain
     static ActivationStats activationInputs(final ModelGraph model, final float[] images, final int n,
                                             final double bound)
     {
-        final ActivationStats all = new ActivationStats(bound);
-        for (final ActivationStats s : siteInputs(model, images, n, bound).values())
-        {
-            all.add(s.elements(), s.outside(), s.maxAbs());
-        }
-        return all;
+        return ActivationStats.combined(siteInputs(model, images, n, bound).values(), bound);
     }
 
     /**

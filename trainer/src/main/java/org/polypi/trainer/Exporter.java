@@ -152,11 +152,7 @@ public final class Exporter
         final Map<String, ActivationStats> sites = network.recordActivations(config.clip());
         final float[] trainerLogits = network.logits(images, n);
         network.recordActivations(null);
-        final ActivationStats overall = new ActivationStats(config.clip());
-        for (final ActivationStats s : sites.values())
-        {
-            overall.add(s.elements(), s.outside(), s.maxAbs());
-        }
+        final ActivationStats overall = ActivationStats.combined(sites.values(), config.clip());
 
         final ModelHeader plain = header(config, network.template().header(), overall.maxAbs());
         final Optional<ActivationStatistics> statistics = statistics(sites, n);

@@ -11,11 +11,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.SplittableRandom;
 
 import org.polypi.datasets.Dataset;
-import org.polypi.model.ActivationStatistics;
 import org.polypi.model.Layer;
 import org.polypi.model.ModelFormat;
 import org.polypi.model.ModelGraph;
@@ -496,23 +494,32 @@ public final class Senet
 
     /**
      * Writes the student (MaskedReLU sites) to {@code out} atomically and a {@code .json} sidecar, evaluates it in
-     * float32 and fixed point, and returns the results-table row. The activation statistics are measured on the
-     * written model (each site's input through the graph cut before it), so the model is then written a second time,
-     * again atomically, with them in its header; the sidecar's fingerprint is that of the final file.
+     * float32 and fixed point, and returns the results-table row. The activation statistics (each site's input
+     * through the graph cut before it) are measured on the graph before its one atomic write,
+     * so they are in its header; the sidecar's fingerprint is that of the file.
      */
     public ResultsTable.Row export(final Path out, final List<EpochStats> history, final double minutes)
         throws IOException
     {
-        final ModelGraph model = student.toModelGraph(teacherGraph.header().withoutStatistics());
+        final ModelGraph plain = student.toModelGraph(teacherGraph.header().withoutStatistics());
+        final float[] images = test.toFloatArray();
+        final int n = test.count();
+        // measured on the graph in memory, which the file encodes exactly, so the model is written once
+        final Map<String, ActivationStats> siteStats = EvaluateMain.siteInputs(plain, images, n, config.clip());
+        final ActivationStats stats = ActivationStats.combined(siteStats.values(), config.clip());
+        final ModelGraph model = Exporter.statistics(siteStats, n)
+            .map(st -> plain.withHeader(plain.header().withStatistics(st))).orElse(plain);
         if (out.toAbsolutePath().getParent() != null)
         {
             Files.createDirectories(out.toAbsolutePath().getParent());
         }
         ModelFormat.write(model, out);
-        final ModelGraph first = ModelFormat.read(out);
-        final float[] images = test.toFloatArray();
-        final int n = test.count();
-        final int[] floatTop = org.polypi.model.reference.FloatInference.of(first).top1(images, n);
+        final ModelGraph read = ModelFormat.read(out);
+        if (!read.fingerprint().equals(model.fingerprint()))
+        {
+            throw new IllegalStateException("model read back from " + out + " differs from the one written");
+        }
+        final int[] floatTop = org.polypi.model.reference.FloatInference.of(read).top1(images, n);
         int correct = 0;
         for (int i = 0; i < n; i++)
         {
@@ -521,22 +528,7 @@ public final class Senet
         final List<Exporter.FixedPointResult> fixed = new ArrayList<>();
         for (final int bits : Exporter.EVALUATED_FRACTIONAL_BITS)
         {
-            fixed.add(Exporter.fixedPoint(first, bits, images, floatTop, test));
-        }
-        final Map<String, ActivationStats> siteStats = EvaluateMain.siteInputs(first, images, n, config.clip());
-        final ActivationStats stats = new ActivationStats(config.clip());
-        siteStats.values().forEach(s -> stats.add(s.elements(), s.outside(), s.maxAbs()));
-        final Optional<ActivationStatistics> statistics = Exporter.statistics(siteStats, n);
-        final ModelGraph written = statistics.map(st -> first.withHeader(first.header().withStatistics(st)))
-            .orElse(first);
-        if (written != first)
-        {
-            ModelFormat.write(written, out);
-        }
-        final ModelGraph read = ModelFormat.read(out);
-        if (!read.fingerprint().equals(written.fingerprint()))
-        {
-            throw new IllegalStateException("model read back from " + out + " differs from the one written");
+            fixed.add(Exporter.fixedPoint(read, bits, images, floatTop, test));
         }
         final StringBuilder sb = new StringBuilder("{\n");
         sb.append("  \"config\": \"").append(config.signature()).append("\",\n");

@@ -278,7 +278,7 @@ public final class Trainer
             if (selectByRange)
             {
                 network.recordActivations(null);
-                final ActivationStats all = combine(sites.values(), config.clip());
+                final ActivationStats all = ActivationStats.combined(sites.values(), config.clip());
                 rangeNote = String.format(Locale.ROOT, "  act max |x| %.2f, %d outside", all.maxAbs(),
                     all.outside());
                 if (all.outside() == 0 && testAccuracy >= inRangeAccuracy)
@@ -323,16 +323,6 @@ public final class Trainer
             }
         }
         return history;
-    }
-
-    private static ActivationStats combine(final Iterable<ActivationStats> sites, final double bound)
-    {
-        final ActivationStats all = new ActivationStats(bound);
-        for (final ActivationStats s : sites)
-        {
-            all.add(s.elements(), s.outside(), s.maxAbs());
-        }
-        return all;
     }
 
     /** Copies every parameter and buffer into {@code into} (allocated on first use). */
