@@ -25,6 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** TLS 1.3 with mutual authentication and pinned certificates. */
 final class TlsTest
 {
+    /** Longest wait for the sender's socket byte counter to include its last write. */
+    private static final long STATS_SETTLE_NANOS = 5_000_000_000L;
+
     private static final Party S = Party.SERVER;
     private static final Party C = Party.CLIENT;
     private static final Party D = Party.DEALER;
@@ -77,7 +80,15 @@ final class TlsTest
                 }
             }
             r.get(D).get();
-            final WireStats w = t[S.id()].stats(C);
+            // The sender's writer thread counts socket bytes after each write returns, which can be after the peer
+            // has already read them: wait (bounded) for the counter to catch up before comparing.
+            final long deadline = System.nanoTime() + STATS_SETTLE_NANOS;
+            WireStats w = t[S.id()].stats(C);
+            while (w.socketBytesSent() <= w.frameBytesSent() + 1000 && System.nanoTime() < deadline)
+            {
+                Thread.sleep(1);
+                w = t[S.id()].stats(C);
+            }
             assertEquals(8L * n + 16 + 2 * FrameHeader.LENGTH, w.frameBytesSent());
             assertTrue(w.socketBytesSent() > w.frameBytesSent() + 1000, "records and handshake add bytes: " + w);
         }
