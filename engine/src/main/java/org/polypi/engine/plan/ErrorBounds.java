@@ -84,7 +84,7 @@ public final class ErrorBounds
         r[plan.inputTensor()] = new double[batch * plan.tensor(plan.inputTensor()).size()];
         for (final PlanStep step : plan.steps())
         {
-            r[step.output()] = step(step, trace, r, batch);
+            r[step.output()] = saturate(step(step, trace, r, batch));
         }
         final double[] out = r[plan.outputTensor()];
         for (int i = 0; i < out.length; i++)
@@ -94,12 +94,26 @@ public final class ErrorBounds
         return r;
     }
 
+    /**
+     * Caps every radius at {@link Double#MAX_VALUE}: a radius past the double range proves nothing, but kept finite
+     * it still multiplies a zero weight or coefficient to 0 (that input cannot move the output) where infinity would
+     * give NaN and poison every later radius it reaches. A deep trained network's powers of powers get there within
+     * a few layers (the trained W3's bound overflows at its third activation).
+     */
+    private static double[] saturate(final double[] radii)
+    {
+        for (int i = 0; i < radii.length; i++)
+        {
+            radii[i] = Math.min(radii[i], Double.MAX_VALUE);
+        }
+        return radii;
+    }
+
     /** A radius in units of 2^-f, rounded up. */
     public long ulps(final double radius)
     {
-        // A radius past the double range is infinite, and a zero weight times it gives NaN (a trained W3's powers
-        // of powers get there within a few layers): either way nothing is proven, which Long.MAX_VALUE says
-        // (a NaN cast to long would be 0, a bound of no error at all).
+        // The propagation saturates (no NaN comes out of it), but a caller's NaN must not cast to 0, a bound of no
+        // error at all: nothing is proven, which Long.MAX_VALUE says (as it does for a saturated radius).
         if (Double.isNaN(radius))
         {
             return Long.MAX_VALUE;
@@ -362,7 +376,8 @@ public final class ErrorBounds
                         x = Math.abs(Math.scalb((double)(zv >> a.powerShift(k)), -t));
                         delta = r + (r > 0 ? 2 : 1) * Math.scalb(1.0, -t);
                     }
-                    final double powerRadius = k * Math.pow(x + delta, k - 1) * delta;
+                    // capped so that a coefficient encoded to 0 gives 0, not 0 x infinity = NaN (see saturate)
+                    final double powerRadius = Math.min(k * Math.pow(x + delta, k - 1) * delta, Double.MAX_VALUE);
                     if (stacked)
                     {
                         out[b * outPerItem + (k - 1) * n + e] = powerRadius;
