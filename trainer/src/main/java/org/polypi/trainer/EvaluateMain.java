@@ -7,12 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -48,7 +46,6 @@ import org.polypi.model.reference.FloatInference;
  */
 public final class EvaluateMain
 {
-    private static final int CHUNK_IMAGES = 1000;
     private static final int MINIONN_PADDING = 2;
     private static final double PERCENT = 100.0;
     private static final Pattern NUMBER = Pattern.compile("\"%s\": ([0-9.eE+-]+)");
@@ -207,32 +204,35 @@ public final class EvaluateMain
 
     /**
      * The range of the input of every activation site of {@code model} on {@code images}, against
-     * {@code [-bound, bound]}, by site name in node order: for each site, the graph cut at that site's input, run in
-     * float32 ({@link FloatInference}, what the engine's plaintext reference computes).
+     * {@code [-bound, bound]}, by site name in node order, from one float32 pass over the graph
+     * ({@link FloatInference}, what the engine's plaintext reference computes).
      */
     static Map<String, ActivationStats> siteInputs(final ModelGraph model, final float[] images, final int n,
                                                   final double bound)
     {
         final Map<String, ActivationStats> sites = new LinkedHashMap<>();
-        final int itemSize = images.length / n;
+        final Map<String, List<ActivationStats>> byInput = new HashMap<>();
         for (final Node site : model.nodes())
         {
-            if (!isActivation(site.layer()))
+            if (isActivation(site.layer()))
             {
-                continue;
+                final ActivationStats stats = new ActivationStats(bound);
+                sites.put(site.name(), stats);
+                byInput.computeIfAbsent(site.input(), k -> new ArrayList<>()).add(stats);
             }
-            final ActivationStats stats = new ActivationStats(bound);
-            final FloatInference cut = FloatInference.of(cutAt(model, site.input()));
-            for (int from = 0; from < n; from += CHUNK_IMAGES)
-            {
-                final int items = Math.min(CHUNK_IMAGES, n - from);
-                final float[] chunk = new float[items * itemSize];
-                System.arraycopy(images, from * itemSize, chunk, 0, chunk.length);
-                final float[] x = cut.run(chunk, items).logits();
-                stats.record(x, 0, x.length);
-            }
-            sites.put(site.name(), stats);
         }
+        if (sites.isEmpty())
+        {
+            return sites;
+        }
+        FloatInference.of(model).run(images, n, (node, values, items) ->
+        {
+            final List<ActivationStats> readers = byInput.get(node);
+            if (readers != null)
+            {
+                readers.forEach(stats -> stats.record(values, 0, values.length));
+            }
+        });
         return sites;
     }
 
@@ -240,32 +240,6 @@ public final class EvaluateMain
     static boolean isActivation(final Layer layer)
     {
         return ActivationStatistics.isSiteLayer(layer);
-    }
-
-    /**
-     * The nodes of {@code model} up to {@code output} (in graph order), with {@code output} as the graph output. The
-     * statistics of the sites the cut removes are dropped with them.
-     */
-    static ModelGraph cutAt(final ModelGraph model, final String output)
-    {
-        final List<Node> kept = new ArrayList<>();
-        for (final Node node : model.nodes())
-        {
-            kept.add(node);
-            if (node.name().equals(output))
-            {
-                break;
-            }
-        }
-        final Set<String> names = new HashSet<>();
-        kept.forEach(node -> names.add(node.name()));
-        final ModelGraph.Builder b = ModelGraph.builder(model.header().retainingSites(names));
-        b.input(model.inputs().getFirst().name(), model.inputs().getFirst().shape());
-        for (final Node node : kept)
-        {
-            b.add(node.name(), node.layer(), node.inputs().toArray(String[]::new));
-        }
-        return b.output(output).build();
     }
 
     /**

@@ -91,6 +91,19 @@ public final class FloatInference
      */
     public FloatOutput run(final float[] inputs, final int batch)
     {
+        return run(inputs, batch, null);
+    }
+
+    /**
+     * Runs {@code batch} items and shows {@code observer} the graph input and every node's output, chunk by chunk,
+     * in node order: one pass over the graph for whatever a caller measures inside it (e.g. every activation site's
+     * input), where cutting the graph at each point would repeat its prefix.
+     *
+     * @param observer sees each value before the next node runs; null: none.
+     * @throws IllegalArgumentException if {@code inputs.length != batch * input elements} or batch is not positive.
+     */
+    public FloatOutput run(final float[] inputs, final int batch, final NodeObserver observer)
+    {
         schedule.checkInput(inputs, batch);
         final int itemIn = schedule.inputElements();
         final int classes = schedule.outputShape().size();
@@ -100,7 +113,7 @@ public final class FloatInference
             final int items = Math.min(chunkItems, batch - from);
             final float[] chunk = new float[items * itemIn];
             System.arraycopy(inputs, from * itemIn, chunk, 0, chunk.length);
-            final float[] out = runChunk(chunk, items);
+            final float[] out = runChunk(chunk, items, observer);
             System.arraycopy(out, 0, logits, from * classes, items * classes);
         }
         return new FloatOutput(batch, classes, logits);
@@ -112,11 +125,15 @@ public final class FloatInference
         return run(inputs, batch).top1();
     }
 
-    private float[] runChunk(final float[] chunk, final int items)
+    private float[] runChunk(final float[] chunk, final int items, final NodeObserver observer)
     {
         final ModelGraph graph = schedule.graph();
         final Map<String, float[]> values = new HashMap<>();
         values.put(schedule.input().name(), chunk);
+        if (observer != null)
+        {
+            observer.value(schedule.input().name(), chunk, items);
+        }
         final List<Node> nodes = graph.nodes();
         for (int i = 0; i < nodes.size(); i++)
         {
@@ -126,7 +143,12 @@ public final class FloatInference
             {
                 in.add(values.get(name));
             }
-            values.put(node.name(), steps.get(i).apply(in, items));
+            final float[] value = steps.get(i).apply(in, items);
+            values.put(node.name(), value);
+            if (observer != null)
+            {
+                observer.value(node.name(), value, items);
+            }
             for (final String root : schedule.releaseAfter(i))
             {
                 // Drop the root and every alias of it (Flatten, Identity) so the array can be collected.
@@ -135,6 +157,17 @@ public final class FloatInference
             }
         }
         return values.get(schedule.output());
+    }
+
+    /** Sees the values of a run ({@link #run(float[], int, NodeObserver)}). */
+    @FunctionalInterface
+    public interface NodeObserver
+    {
+        /**
+         * The value of {@code node} (the graph input's name for the input) for {@code items} items of a chunk, in
+         * the graph's layout; read it, do not keep or modify it.
+         */
+        void value(String node, float[] values, int items);
     }
 
     /** One node, compiled: reads its inputs (never modifies them) and returns its output for {@code items} items. */

@@ -75,6 +75,44 @@ final class FloatInferenceTest
     }
 
     @Test
+    void theObserverSeesEveryValueAsTheGraphCutThereComputesIt()
+    {
+        final ModelGraph graph = everyLayer();
+        final int items = 40; // two chunks of FloatInference.DEFAULT_CHUNK_ITEMS
+        final float[] x = inputs(items * graph.inputs().getFirst().shape().size());
+        final java.util.Map<String, float[]> seen = new java.util.LinkedHashMap<>();
+        final FloatOutput out = FloatInference.of(graph).run(x, items, (node, values, chunkItems) ->
+        {
+            final float[] before = seen.getOrDefault(node, new float[0]);
+            final float[] after = java.util.Arrays.copyOf(before, before.length + values.length);
+            System.arraycopy(values, 0, after, before.length, values.length);
+            seen.put(node, after);
+        });
+        final java.util.List<String> expectedOrder = new java.util.ArrayList<>();
+        expectedOrder.add("x");
+        graph.nodes().forEach(n -> expectedOrder.add(n.name()));
+        assertEquals(expectedOrder, java.util.List.copyOf(seen.keySet()), "input, then the nodes in order");
+        assertArrayEquals(x, seen.get("x"));
+        assertArrayEquals(out.logits(), seen.get("fc2"));
+        for (final String cut : new String[]{"conv1", "max", "res", "gap", "flat", "poly", "id"})
+        {
+            final ModelGraph.Builder b = ModelGraph.builder(graph.header()).input("x",
+                graph.inputs().getFirst().shape());
+            for (final org.polypi.model.Node n : graph.nodes())
+            {
+                b.add(n.name(), n.layer(), n.inputs().toArray(String[]::new));
+                if (n.name().equals(cut))
+                {
+                    break;
+                }
+            }
+            final float[] expected = FloatInference.of(b.output(cut).build()).run(x, items).logits();
+            assertEquals(items * graph.shape(cut).size(), seen.get(cut).length, cut);
+            assertArrayEquals(expected, seen.get(cut), cut);
+        }
+    }
+
+    @Test
     void vectorAndScalarKernelsAgree()
     {
         final ModelGraph graph = everyLayer();
