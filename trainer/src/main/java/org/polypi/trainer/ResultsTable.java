@@ -26,13 +26,13 @@ public final class ResultsTable
     static final List<String> COLUMNS = List.of("date", "commit", "machine", "net", "activation", "degree", "epochs",
         "batch", "optimizer", "lr", "seed", "train_images", "test_images", "clip", "minutes", "test_acc_float32",
         "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16", "agree_fixed16", "act_max_abs",
-        "act_outside_fraction", "relus", "model", "model_bytes", "distill");
+        "act_outside_fraction", "relus", "model", "model_bytes", "distill", "init");
     /**
      * The columns that make a training recipe: rows equal in all of them differ only by seed, and the goals use
      * their mean (the issue asks for the mean of 3 seeds where time allows).
      */
     private static final List<String> RECIPE = List.of("net", "activation", "degree", "epochs", "batch", "optimizer",
-        "lr", "train_images", "test_images", "clip", "distill");
+        "lr", "train_images", "test_images", "clip", "distill", "init");
     private static final double PERCENT = 100.0;
     private static final long GIT_TIMEOUT_SECONDS = 10;
     /** The issue's goal for W2 with ReLU (anchor 93.1 minus 0.5 points). */
@@ -78,7 +78,7 @@ public final class ResultsTable
                 fixed(16, false), fmt(activations.maxAbs(), 2),
                 String.format(Locale.ROOT, "%.3g", activations.outsideFraction()), Long.toString(relus),
                 model.getFileName().toString(), Long.toString(bytes),
-                c.distillWeight() > 0 ? Double.toString(c.distillWeight()) : "");
+                c.distillWeight() > 0 ? Double.toString(c.distillWeight()) : "", c.init());
         }
 
         private String fixed(final int bits, final boolean accuracy)
@@ -152,12 +152,16 @@ public final class ResultsTable
     }
 
     /**
-     * One CSV line as the current columns, or null if it has neither the current count nor that of the layout before
-     * the {@code distill} column (whose rows had no distillation).
+     * One CSV line as the current columns, or null if it has neither the current count nor that of a layout before
+     * the {@code distill} or {@code init} column (whose rows had no distillation or init model).
      */
     private static List<String> row(final String line)
     {
         final List<String> f = new ArrayList<>(parseCsv(line));
+        if (f.size() == COLUMNS.size() - 2)
+        {
+            f.add("");
+        }
         if (f.size() == COLUMNS.size() - 1)
         {
             f.add("");
@@ -188,11 +192,12 @@ public final class ResultsTable
         sb.append("training minutes on a machine shared with other jobs (wall-clock, so an upper bound). ");
         sb.append("Anchors (workloads.md, PyTorch, 15 epochs, ReLU): W1 mlp 89.7, W2 lenet 93.1, W3 minionn ");
         sb.append("94.1.\n\n");
-        sb.append("`seed` = the run's seed, `kd` = its distillation weight (a teacher's soft labels, blank: none).\n\n");
-        sb.append("| net | act | deg | epochs | seed | kd | train / test imgs | min | float32 | f=12 | agree | f=16 | ");
-        sb.append("agree | max \\|x\\| | r | outside | ReLUs | model | bytes | commit |\n");
-        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-        final String[] keys = {"net", "activation", "degree", "epochs", "seed", "distill", "images", "minutes",
+        sb.append("`seed` = the run's seed, `kd` = its distillation weight (a teacher's soft labels, blank: none), ");
+        sb.append("`from` = the trained model its weights started from (blank: the seeded initial weights).\n\n");
+        sb.append("| net | act | deg | epochs | seed | kd | from | train / test imgs | min | float32 | f=12 | agree | ");
+        sb.append("f=16 | agree | max \\|x\\| | r | outside | ReLUs | model | bytes | commit |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        final String[] keys = {"net", "activation", "degree", "epochs", "seed", "distill", "from", "images", "minutes",
             "test_acc_float32", "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16", "agree_fixed16", "act_max_abs", "clip",
             "act_outside_fraction", "relus", "model", "model_bytes", "commit"};
         for (final List<String> f : rows)
@@ -200,9 +205,13 @@ public final class ResultsTable
             sb.append('|');
             for (final String k : keys)
             {
-                final String v = "images".equals(k) ?
-                    f.get(COLUMNS.indexOf("train_images")) + " / " + f.get(COLUMNS.indexOf("test_images")) :
-                    f.get(COLUMNS.indexOf(k));
+                final String v = switch (k)
+                {
+                    case "images" -> f.get(COLUMNS.indexOf("train_images")) + " / " +
+                        f.get(COLUMNS.indexOf("test_images"));
+                    case "from" -> initModel(f.get(COLUMNS.indexOf("init")));
+                    default -> f.get(COLUMNS.indexOf(k));
+                };
                 sb.append(' ').append(v.replace("|", "\\|")).append(" |");
             }
             sb.append('\n');
@@ -213,6 +222,13 @@ public final class ResultsTable
         }
         sb.append(goals(rows));
         return sb.toString();
+    }
+
+    /** The model file of an init column ({@code name@fingerprint}), or "" for none. */
+    private static String initModel(final String init)
+    {
+        final int at = init.lastIndexOf('@');
+        return at < 0 ? init : init.substring(0, at);
     }
 
     /** The runs of one recipe (rows equal in every {@link #RECIPE} column), in table order. */
@@ -253,7 +269,9 @@ public final class ResultsTable
         String describe()
         {
             final String kd = get("distill");
-            return get("epochs") + " epochs" + (kd.isEmpty() ? "" : ", distilled (kd " + kd + ")");
+            final String init = get("init");
+            return get("epochs") + " epochs" + (kd.isEmpty() ? "" : ", distilled (kd " + kd + ")") +
+                (init.isEmpty() ? "" : ", from " + initModel(init));
         }
     }
 

@@ -37,13 +37,16 @@ import org.polypi.model.ReferenceNetworks.Workload;
  * @param distillWeight weight w of knowledge distillation from a trained teacher, in [0, 1): the loss is
  *     {@code (1 - w) CE + w T² KL(teacher || student)} at temperature T = 4 ({@code Distillation}); 0 trains on
  *     the labels alone. The teacher model itself is given to the {@link Trainer}.
+ * @param init the trained model the weights start from ({@code name@fingerprint}, e.g. a ReLU model fine-tuned
+ *     into PILLAR), or "" for the workload's seeded initial weights. The model itself is given to the
+ *     {@link Trainer}.
  */
 public record TrainConfig(Workload workload, ActivationChoice activation, int degree, int epochs, int batchSize,
                           String optimizer, double learningRate, double momentum, boolean nesterov,
                           double weightDecay, double warmupEpochs, long seed, boolean flip, int cropPadding,
                           int trainLimit, int testLimit, double clip, double penaltyRange, double penaltyBeta,
                           int penaltyGamma, boolean penaltyWarmup, boolean rangeOnlyFirstEpoch, int precisionBits,
-                          int fractionalBits, double distillWeight)
+                          int fractionalBits, double distillWeight, String init)
 {
     /** Checks every field. */
     public TrainConfig
@@ -94,6 +97,12 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
         {
             throw new IllegalArgumentException("distillation weight must be in [0, 1), was " + distillWeight);
         }
+        Objects.requireNonNull(init, "init");
+        if (!init.isEmpty() && activation != ActivationChoice.RELU && activation != ActivationChoice.PILLAR)
+        {
+            throw new IllegalArgumentException("only relu and pillar runs start from a trained model (" +
+                activation.id() + " needs BatchNorm before its activations, which an exported model has folded)");
+        }
         // the schedule checks beta and gamma
         new PillarSchedule(penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch);
     }
@@ -107,7 +116,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
     public static TrainConfig defaults(final Workload workload, final ActivationChoice activation)
     {
         return new TrainConfig(workload, activation, 4, 15, 128, "sgd", 0.05, 0.9, true, 5e-4, 1, 1, true, 0, 0, 0,
-            5.0, 4.8, 5e-5, 10, true, false, PolynomialFit.DEFAULT_PRECISION_BITS, 16, 0);
+            5.0, 4.8, 5e-5, 10, true, false, PolynomialFit.DEFAULT_PRECISION_BITS, 16, 0, "");
     }
 
     /** The PILLAR penalty schedule. */
@@ -126,7 +135,8 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             cropPadding, trainLimit, testLimit, clip, penaltyRange, penaltyBeta, penaltyGamma, penaltyWarmup,
             rangeOnlyFirstEpoch, precisionBits, fractionalBits) +
             // only when on, so that the signatures (and checkpoints) of runs without distillation stay as they were
-            (distillWeight > 0 ? String.format(Locale.ROOT, " kd=%s", distillWeight) : "");
+            (distillWeight > 0 ? String.format(Locale.ROOT, " kd=%s", distillWeight) : "") +
+            (init.isEmpty() ? "" : " init=" + init);
     }
 
     /** A builder starting from {@link #defaults}. */
@@ -169,6 +179,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
         int precisionBits;
         int fractionalBits;
         double distillWeight;
+        String init;
 
         Builder(final TrainConfig c)
         {
@@ -197,6 +208,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             precisionBits = c.precisionBits;
             fractionalBits = c.fractionalBits;
             distillWeight = c.distillWeight;
+            init = c.init;
         }
 
         /** Sets the PILLAR degree. */
@@ -353,6 +365,13 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             return this;
         }
 
+        /** Sets the trained model the weights start from ({@code name@fingerprint}; "": none). */
+        public Builder init(final String v)
+        {
+            init = v;
+            return this;
+        }
+
         /** Sets the knowledge-distillation weight (0: none). */
         public Builder distillWeight(final double v)
         {
@@ -370,7 +389,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             return new TrainConfig(workload, activation, degree, epochs, batchSize, optimizer, learningRate, momentum,
                 nesterov, weightDecay, warmupEpochs, seed, flip, cropPadding, trainLimit, testLimit, clip,
                 penaltyRange, penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch, precisionBits,
-                fractionalBits, distillWeight);
+                fractionalBits, distillWeight, init);
         }
     }
 

@@ -28,6 +28,8 @@ public final class Trainer
     private static final int SECONDS_PER_MINUTE = 60;
     /** An in-range epoch replaces an escaping last epoch only if at most this much less accurate (0.5 points). */
     private static final double SELECTION_TOLERANCE = 0.005;
+    /** Hex digits of the init model's fingerprint in the config's init name. */
+    private static final int INIT_ID_HEX = 16;
 
     private final TrainConfig config;
     private final Dataset train;
@@ -49,13 +51,35 @@ public final class Trainer
      */
     public Trainer(final TrainConfig config, final Dataset train, final Dataset test, final PrintStream log)
     {
+        this(config, train, test, log, null);
+    }
+
+    /**
+     * A trainer whose network starts from the weights of {@code init} (a trained ReLU or PILLAR model of the same
+     * architecture, as exported: BatchNorm folded), its activations replaced by the config's (PILLAR's fitted
+     * polynomial, or ReLU), instead of the workload's seeded initial weights. Without BatchNorm the network needs a
+     * small learning rate, as SENet's student does.
+     *
+     * @param init the model, null for the seeded initial weights; its {@link #initId} must be the config's init.
+     * @throws IllegalArgumentException if the config's init does not name {@code init}, or {@code init} is of
+     *     another architecture or has other activations than ReLU and Poly.
+     */
+    public Trainer(final TrainConfig config, final Dataset train, final Dataset test, final PrintStream log,
+                   final ModelGraph init)
+    {
         this.config = config;
         this.train = limit(train, config.trainLimit());
         this.test = limit(test, config.testLimit());
         this.log = log;
         this.fit = config.activation() == ActivationChoice.PILLAR ?
             PolynomialFit.relu(config.degree(), config.clip(), config.precisionBits()) : null;
-        final ModelGraph template = template(config, fit);
+        final String expected = init == null ? "" : initId(init, null);
+        if (init == null ? !config.init().isEmpty() : !config.init().endsWith(expected))
+        {
+            throw new IllegalArgumentException("the config starts from '" + config.init() + "' but the model given" +
+                (init == null ? " is none" : " is " + expected));
+        }
+        final ModelGraph template = init == null ? template(config, fit) : fromTrained(config, fit, init);
         final int sites = countPolySites(template);
         final RangePenalty penalty = sites == 0 ? null : new RangePenalty(config.penaltyRange(), sites);
         this.network = new Network(template, config.activation() == ActivationChoice.PILLAR ? config.clip() : 0,
@@ -106,6 +130,45 @@ public final class Trainer
             options = options.withPoly(fit.toLayer());
         }
         return ReferenceNetworks.build(config.workload(), options);
+    }
+
+    /** How a config names its init model: {@code file name@first 16 hex digits of the fingerprint}. */
+    static String initId(final ModelGraph init, final String fileName)
+    {
+        return (fileName == null ? "" : fileName) + "@" + init.fingerprint().hex().substring(0, INIT_ID_HEX);
+    }
+
+    /**
+     * {@code init}'s graph and weights with the config's activations: every ReLU and Poly becomes the config's
+     * (PILLAR: the fitted polynomial; ReLU), the header is the reference template's (fraction, bound), and the
+     * activation statistics of the old activations are dropped with them.
+     */
+    static ModelGraph fromTrained(final TrainConfig config, final PolynomialFit fit, final ModelGraph init)
+    {
+        final ModelGraph reference = template(config, fit);
+        if (!init.header().architecture().equals(reference.header().architecture()) ||
+            !init.header().inputShape().equals(reference.header().inputShape()) ||
+            init.inputs().size() != 1 || init.outputs().size() != 1)
+        {
+            throw new IllegalArgumentException("the model to start from is " + init.header().architecture() + " " +
+                init.header().inputShape() + ", the run trains " + reference.header().architecture() + " " +
+                reference.header().inputShape());
+        }
+        final ModelGraph.Builder b = ModelGraph.builder(reference.header());
+        b.input(init.inputs().getFirst().name(), init.inputs().getFirst().shape());
+        for (final Node node : init.nodes())
+        {
+            final Layer layer = switch (node.layer())
+            {
+                case Layer.ReLU _, Layer.Poly _ -> fit != null ? fit.toLayer() : new Layer.ReLU();
+                case Layer.ChannelPoly _, Layer.MaskedReLU _ -> throw new IllegalArgumentException("node " +
+                    node.name() + " of the model to start from is a " + node.layer().getClass().getSimpleName() +
+                    ": start from a ReLU or PILLAR model");
+                default -> node.layer();
+            };
+            b.add(node.name(), layer, node.inputs().toArray(String[]::new));
+        }
+        return b.output(init.outputs().getFirst()).build();
     }
 
     private static int countPolySites(final ModelGraph graph)

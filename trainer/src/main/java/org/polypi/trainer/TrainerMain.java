@@ -44,7 +44,7 @@ public final class TrainerMain
           --epochs N            epochs (default 15)
           --batch N             batch size (default 128)
           --optimizer sgd|adam  (default sgd: Nesterov momentum 0.9)
-          --lr X                peak learning rate of the cosine schedule (default 0.05; senet 0.001)
+          --lr X                peak learning rate of the cosine schedule (default 0.05; senet and --init 0.001)
           --momentum X          SGD momentum (default 0.9)
           --no-nesterov         plain momentum
           --wd X                weight decay (default 5e-4; decoupled for adam)
@@ -63,6 +63,8 @@ public final class TrainerMain
           --precision P         coefficient precision bits p (default 10)
           --fraction-bits F     fixed-point fraction in the header and for the evaluation (default 16)
           --teacher FILE        the trained model to distil from (senet: the ReLU teacher, the student starts from it)
+          --init FILE           relu/pillar: start from this trained model's weights (BatchNorm folded, so no
+                                BatchNorm; default lr 0.001), its ReLU or Poly activations replaced by the run's
           --distill W           relu/pillar/herpn with --teacher: loss (1-W) CE + W T^2 KL, T = 4
           --relu-budget X       senet: fraction of the teacher's ReLUs to keep (default 0.5)
           --search-epochs N     senet: mask-search epochs (default 2; --epochs = fine-tuning epochs)
@@ -125,6 +127,11 @@ public final class TrainerMain
             out.print(USAGE);
             return 0;
         }
+        final ModelGraph init = o.init == null ? null : ModelFormat.read(o.init);
+        if (init != null)
+        {
+            o.config.init(Trainer.initId(init, o.init.getFileName().toString()));
+        }
         final TrainConfig config = o.config.build();
         final Path model = o.out != null ? o.out : Path.of("models", defaultName(config));
         final Path checkpoint = o.checkpoint != null ? o.checkpoint :
@@ -145,9 +152,13 @@ public final class TrainerMain
         {
             return senet(o, config, model, train, test, out);
         }
-        final Trainer trainer = new Trainer(config, train, test, out);
+        final Trainer trainer = new Trainer(config, train, test, out, init);
         trainer.progressSeconds(o.progressSeconds);
         out.printf(Locale.ROOT, "PolyPI trainer: %s%n", config.signature());
+        if (init != null)
+        {
+            out.printf(Locale.ROOT, "starting from the weights of %s (%s)%n", o.init, config.init());
+        }
         if (o.teacher != null)
         {
             trainer.distillFrom(ModelFormat.read(o.teacher));
@@ -252,6 +263,7 @@ public final class TrainerMain
         Path results;
         Path notes;
         Path teacher;
+        Path init;
         double reluBudget = DEFAULT_RELU_BUDGET;
         int searchEpochs = DEFAULT_SEARCH_EPOCHS;
         Path data;
@@ -334,6 +346,7 @@ public final class TrainerMain
                     case "--results" -> o.results = Path.of(value(args, ++i));
                     case "--notes" -> o.notes = Path.of(value(args, ++i));
                     case "--teacher" -> o.teacher = Path.of(value(args, ++i));
+                    case "--init" -> o.init = Path.of(value(args, ++i));
                     case "--distill" -> o.config.distillWeight(number(a, value(args, ++i)));
                     case "--relu-budget" -> o.reluBudget = number(a, value(args, ++i));
                     case "--search-epochs" -> o.searchEpochs = integer(a, value(args, ++i));
@@ -345,6 +358,18 @@ public final class TrainerMain
             if (!lrGiven && o.config.activation == ActivationChoice.SENET)
             {
                 // the SENet student starts from the folded teacher, without BatchNorm: fine-tuning needs a small rate
+                o.config.learningRate(SENET_LEARNING_RATE);
+            }
+            if (o.init != null && o.config.activation != ActivationChoice.RELU &&
+                o.config.activation != ActivationChoice.PILLAR)
+            {
+                throw new IllegalArgumentException("--init is for relu and pillar; " + act + " needs BatchNorm " +
+                    "before its activations, which a trained model has folded" +
+                    (o.config.activation == ActivationChoice.SENET ? " (senet starts from --teacher)" : ""));
+            }
+            if (!lrGiven && o.init != null)
+            {
+                // like the SENet student, a network started from a folded model has no BatchNorm
                 o.config.learningRate(SENET_LEARNING_RATE);
             }
             if (o.config.activation == ActivationChoice.SENET && o.config.distillWeight > 0)

@@ -19,8 +19,11 @@ final class ResultsTableTest
     @TempDir
     Path dir;
 
-    /** A CSV line with the given fields set and plausible values elsewhere; {@code oldLayout} drops the last column. */
-    private static String line(final Map<String, String> set, final boolean oldLayout)
+    /**
+     * A CSV line with the given fields set and plausible values elsewhere, in the layout {@code dropped} columns
+     * ago: 2 the first (no distill, no init), 1 the one before init, 0 the current.
+     */
+    private static String line(final Map<String, String> set, final int dropped)
     {
         final List<String> f = new ArrayList<>();
         for (final String c : ResultsTable.COLUMNS)
@@ -28,7 +31,7 @@ final class ResultsTableTest
             f.add(set.getOrDefault(c, switch (c)
             {
                 case "machine" -> "test machine";
-                case "degree", "distill" -> "";
+                case "degree", "distill", "init" -> "";
                 case "epochs" -> "15";
                 case "batch" -> "128";
                 case "optimizer" -> "sgd";
@@ -47,7 +50,7 @@ final class ResultsTableTest
                 default -> "x";
             }));
         }
-        return String.join(",", oldLayout ? f.subList(0, f.size() - 1) : f);
+        return String.join(",", f.subList(0, f.size() - dropped));
     }
 
     @Test
@@ -56,22 +59,25 @@ final class ResultsTableTest
         final List<String> lines = new ArrayList<>();
         lines.add(String.join(",", ResultsTable.COLUMNS.subList(0, ResultsTable.COLUMNS.size() - 1)));
         lines.add(line(Map.of("net", "lenet", "activation", "relu", "test_acc_float32", "92.82", "minutes", "46.7",
-            "model", "a.pim"), true));
+            "model", "a.pim"), 2));
         lines.add(line(Map.of("net", "lenet", "activation", "relu", "seed", "2", "test_acc_float32", "92.72",
-            "minutes", "4.1", "model", "b.pim"), false));
+            "minutes", "4.1", "model", "b.pim"), 0));
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "test_acc_float32", "91.61",
-            "model", "c.pim"), true));
+            "model", "c.pim"), 2));
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "distill", "0.5",
-            "test_acc_float32", "92.40", "model", "d.pim"), false));
+            "test_acc_float32", "92.40", "model", "d.pim"), 1));
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "distill", "0.5", "seed", "2",
-            "test_acc_float32", "92.20", "act_outside_fraction", "1e-06", "model", "e.pim"), false));
+            "test_acc_float32", "92.20", "act_outside_fraction", "1e-06", "model", "e.pim"), 0));
         // same columns and seed as c.pim, so another recipe (a setting the CSV does not record): not a second seed
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "test_acc_float32", "91.16",
-            "model", "f.pim"), true));
+            "model", "f.pim"), 2));
+        // started from a trained model: a recipe of its own, named by the model in the goals and the table
+        lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "lr", "0.002",
+            "init", "w2-relu.pim@4e33f6cd94a5ea80", "test_acc_float32", "92.10", "model", "g.pim"), 0));
         Files.write(dir.resolve("training.csv"), lines, StandardCharsets.UTF_8);
         ResultsTable.rewrite(dir, null);
         final String md = Files.readString(dir.resolve("training.md"));
-        for (final String model : List.of("a.pim", "b.pim", "c.pim", "d.pim", "e.pim", "f.pim"))
+        for (final String model : List.of("a.pim", "b.pim", "c.pim", "d.pim", "e.pim", "f.pim", "g.pim"))
         {
             assertTrue(md.contains("| " + model + " |"), model + " (old and new layout) must be in the table:\n" + md);
         }
@@ -85,5 +91,6 @@ final class ResultsTableTest
             "**MISS**"), md);
         assertTrue(md.contains("| lenet | pillar | 15 epochs, distilled (kd 0.5) | 2 | 92.30 | 92.20 | 92.40 |"), md);
         assertTrue(!md.contains("| lenet | pillar | 15 epochs | 2 |"), "c.pim and f.pim are one seed each:\n" + md);
+        assertTrue(md.contains("| 4 | 15 | 1 |  | w2-relu.pim | 60000 / 10000 |"), "g.pim's from column:\n" + md);
     }
 }

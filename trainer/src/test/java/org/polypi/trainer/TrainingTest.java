@@ -120,6 +120,61 @@ final class TrainingTest
             "a run without distillation keeps its old signature");
     }
 
+    /**
+     * {@code --init}: the network starts from a trained model's weights with the run's activations. A ReLU run
+     * computes exactly what the model computes before its first step; a PILLAR run holds the same weights, with the
+     * fitted polynomial at every former ReLU, and trains from there; mismatches are refused.
+     */
+    @Test
+    void aRunStartsFromATrainedModelsWeights() throws IOException
+    {
+        final ModelGraph relu = ReferenceNetworks.build(Workload.MLP,
+            ReferenceNetworks.Options.of(ActivationKind.RELU).withSeed(7));
+        final float[] images = TRAIN.toFloatArray();
+        final String id = Trainer.initId(relu, "w1-relu.pim");
+        assertTrue(id.startsWith("w1-relu.pim@") && relu.fingerprint().hex().startsWith(id.substring(12)), id);
+
+        final Trainer same = new Trainer(tiny(Workload.MLP, ActivationChoice.RELU).init(id).build(), TRAIN, TEST,
+            new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), relu);
+        assertArrayEquals(new Network(relu, 0, null).logits(images, TRAIN.count()),
+            same.network().logits(images, TRAIN.count()), "the ReLU run starts as the model");
+
+        final TrainConfig pillar = tiny(Workload.MLP, ActivationChoice.PILLAR).degree(2).init(id).build();
+        assertTrue(pillar.signature().endsWith(" init=" + id), pillar.signature());
+        final Trainer fromRelu = new Trainer(pillar, TRAIN, TEST,
+            new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), relu);
+        fromRelu.progressSeconds(0);
+        assertSameParams(new Network(relu, 0, null), fromRelu.network());
+        int polys = 0;
+        for (final org.polypi.model.Node n : fromRelu.network().template().nodes())
+        {
+            assertFalse(n.layer() instanceof Layer.ReLU, "ReLU " + n.name() + " left in a PILLAR run");
+            polys += n.layer() instanceof Layer.Poly ? 1 : 0;
+        }
+        assertEquals(2, polys, "W1's two ReLUs became the fitted polynomial");
+        final List<EpochStats> h = fromRelu.train(null, false);
+        assertTrue(Double.isFinite(h.getLast().loss()), "loss " + h.getLast().loss());
+        assertFalse(Arrays.equals(new Network(relu, 0, null).params().getFirst().value(),
+            fromRelu.network().params().getFirst().value()), "training moved the weights");
+
+        final PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        final IllegalArgumentException unnamed = assertThrows(IllegalArgumentException.class,
+            () -> new Trainer(tiny(Workload.MLP, ActivationChoice.RELU).build(), TRAIN, TEST, quiet, relu));
+        assertTrue(unnamed.getMessage().contains("the model given is @"), unnamed.getMessage());
+        final IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+            () -> new Trainer(tiny(Workload.MLP, ActivationChoice.RELU).init(id).build(), TRAIN, TEST, quiet, null));
+        assertTrue(missing.getMessage().contains("is none"), missing.getMessage());
+        final ModelGraph lenet = ReferenceNetworks.build(Workload.LENET,
+            ReferenceNetworks.Options.of(ActivationKind.RELU));
+        final IllegalArgumentException other = assertThrows(IllegalArgumentException.class,
+            () -> new Trainer(tiny(Workload.MLP, ActivationChoice.RELU).init(Trainer.initId(lenet, "l.pim")).build(),
+                TRAIN, TEST, quiet, lenet));
+        assertTrue(other.getMessage().contains("the run trains mlp"), other.getMessage());
+        final IllegalArgumentException herpn = assertThrows(IllegalArgumentException.class,
+            () -> tiny(Workload.MLP, ActivationChoice.HERPN).init(id).build());
+        assertTrue(herpn.getMessage().contains("only relu and pillar"), herpn.getMessage());
+    }
+
     private static int[] top1(final float[] logits)
     {
         final int classes = logits.length / TRAIN.count();
