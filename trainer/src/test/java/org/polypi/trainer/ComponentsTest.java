@@ -29,6 +29,27 @@ final class ComponentsTest
     }
 
     @Test
+    void gradientClippingScalesOnlyAboveTheNormAndKeepsDirections()
+    {
+        final Param a = Param.trainable("a", Shape.of(2), 0f, true);
+        final Param b = Param.trainable("b", Shape.of(1), 0f, false);
+        a.grad()[0] = 3f;
+        a.grad()[1] = 0f;
+        b.grad()[0] = 4f;
+        // norm 5: at the limit nothing changes
+        assertEquals(5.0, Senet.clipGradientNorm(List.of(a, b), 5.0), 1e-12);
+        assertArrayEquals(new float[]{3f, 0f}, a.grad());
+        // above it every gradient is scaled by the same factor, to norm 1
+        assertEquals(5.0, Senet.clipGradientNorm(List.of(a, b), 1.0), 1e-12);
+        assertArrayEquals(new float[]{0.6f, 0f}, a.grad(), 1e-7f);
+        assertArrayEquals(new float[]{0.8f}, b.grad(), 1e-7f);
+        // a non-finite gradient is reported, not spread over the others
+        b.grad()[0] = Float.NaN;
+        assertTrue(Double.isNaN(Senet.clipGradientNorm(List.of(a, b), 1.0)));
+        assertArrayEquals(new float[]{0.6f, 0f}, a.grad(), 1e-7f);
+    }
+
+    @Test
     void sgdNesterovMatchesTheClosedForm()
     {
         final Param p = param(1.0f, 0.5f, true);
