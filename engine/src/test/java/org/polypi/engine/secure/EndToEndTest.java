@@ -324,7 +324,7 @@ final class EndToEndTest
             case PILLAR4 -> new String[]{"pillar4"};
             case CHANNEL -> new String[]{"herpn"};
             case RELU -> new String[]{"relu"};
-            case MASKED -> new String[]{"masked", "maskedrelu"};
+            case MASKED -> new String[]{"masked", "maskedrelu", "senet50"};
         };
         for (final String net : nets)
         {
