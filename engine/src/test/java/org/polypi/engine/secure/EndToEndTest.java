@@ -112,6 +112,10 @@ final class EndToEndTest
             }
             list.add(Arguments.of(Workload.MINIONN_FASHION, act, act == TestData.Act.CHANNEL ? 16 : 12,
                 FULL ? FULL_IMAGES : W3_IMAGES, FULL ? 25 : W3_IMAGES, FUSED));
+            if (FULL && act != TestData.Act.CHANNEL)
+            {
+                list.add(Arguments.of(Workload.MINIONN_FASHION, act, 16, FULL_IMAGES, 25, FUSED));
+            }
         }
         // The polynomial activations by the baseline protocols: truncation, then HoneyBadger, ESPN or CrypTen's
         // Beaver powers, per copy.
