@@ -33,8 +33,7 @@ import org.polypi.model.reference.FloatInference;
  *   EvaluateMain --results ../bench/results --notes FILE      (no models: only regenerate training.md)
  * </pre>
  * For each model: float32 accuracy ({@link FloatInference}), fixed-point accuracy and agreement with float32 at
- * f = 12 and 16, and the range of every activation input (the graph cut just before each activation site and run
- * in float32). The run's config, training minutes and image counts come from the model's {@code .json} sidecar.
+ * f = 12 and 16, and the range of every activation input (each site's input, seen in one float32 pass). The run's config, training minutes and image counts come from the model's {@code .json} sidecar.
  * <p>
  * With {@code --write-statistics} it instead measures those activation inputs per site on the test set (its first
  * {@code --test-limit} images) and rewrites each model file atomically with them in its header (format version 2):

@@ -536,8 +536,8 @@ public final class Senet
 
     /**
      * Writes the student (MaskedReLU sites) to {@code out} atomically and a {@code .json} sidecar, evaluates it in
-     * float32 and fixed point, and returns the results-table row. The activation statistics (each site's input
-     * through the graph cut before it) are measured on the graph before its one atomic write,
+     * float32 and fixed point, and returns the results-table row. The activation statistics (every site's input,
+     * from one float pass) are measured on the graph before its one atomic write,
      * so they are in its header; the sidecar's fingerprint is that of the file.
      */
     public ResultsTable.Row export(final Path out, final List<EpochStats> history, final double minutes)

@@ -101,7 +101,8 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
         if (!init.isEmpty() && activation != ActivationChoice.RELU && activation != ActivationChoice.PILLAR)
         {
             throw new IllegalArgumentException("only relu and pillar runs start from a trained model (" +
-                activation.id() + " needs BatchNorm before its activations, which an exported model has folded)");
+                activation.id() + " needs BatchNorm before its activations, which an exported model has folded" +
+                (activation == ActivationChoice.SENET ? "; senet starts from its --teacher" : "") + ")");
         }
         // the schedule checks beta and gamma
         new PillarSchedule(penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch);

@@ -360,13 +360,6 @@ public final class TrainerMain
                 // the SENet student starts from the folded teacher, without BatchNorm: fine-tuning needs a small rate
                 o.config.learningRate(SENET_LEARNING_RATE);
             }
-            if (o.init != null && o.config.activation != ActivationChoice.RELU &&
-                o.config.activation != ActivationChoice.PILLAR)
-            {
-                throw new IllegalArgumentException("--init is for relu and pillar; " + act + " needs BatchNorm " +
-                    "before its activations, which a trained model has folded" +
-                    (o.config.activation == ActivationChoice.SENET ? " (senet starts from --teacher)" : ""));
-            }
             if (!lrGiven && o.init != null)
             {
                 // like the SENet student, a network started from a folded model has no BatchNorm
