@@ -25,8 +25,11 @@ import org.polypi.model.Node;
  * adds a bias at its output scale: {@code s_out = s_in + f}, no truncation. A sum-pool of a power-of-two area only
  * changes the scale ({@code s_in + log2 A}); another area multiplies by {@code enc_f(1/A)} ({@code s_in + f}). An Add
  * aligns the lower operand exactly ({@code max(s_a, s_b)}). A polynomial activation truncates its input inside its
- * single opening (whatever the input's scale) and outputs at 3f (public coefficients) or 2f (HerPN powers folded into
- * the next linear layer). ReLU, masked ReLU and max-pool keep the scale.
+ * single opening (whatever the input's scale) and outputs at 2f (HerPN powers folded into the next linear layer) or,
+ * for public coefficients, at the highest scale its reader chain (pools, then one linear layer) leaves within the
+ * budget, each power's copy taking the bits its coefficient does not need; when that would leave a power fewer bits
+ * than at 3f, or the reader is anything else, at 3f. ReLU, masked ReLU and max-pool keep the
+ * scale.
  * <p>
  * <b>Budget.</b> Every tensor must satisfy {@code scale + ceil(log2 bound) + }{@value #HEADROOM_BITS}
  * {@code <= }{@value #BUDGET_BITS}: its ring values stay below 2^62 (the faithful truncation's range) even if the
@@ -35,8 +38,9 @@ import org.polypi.model.Node;
  * it), the average's bound for a pool, the sum for an Add, {@code sum_k |a_k| B^k} for a polynomial. When a linear,
  * pool or Add step would break the budget, the compiler inserts an explicit faithful truncation of its input back to
  * scale f (one round; shared by all readers of that tensor); the logits are truncated to f before the output. A
- * polynomial whose 3f output itself would break the budget (f >= 20 for bound 5) is split: stacked powers at 2f, a
- * truncation to f, and a local {@link PlanStep.Combine} with the coefficients (two rounds).
+ * public polynomial that cannot be sized by its reader and whose 3f output itself would break the budget (f >= 20
+ * for bound 5 and coefficients that need every fractional bit) is split: stacked powers at 2f, a truncation to f,
+ * and a local {@link PlanStep.Combine} with the coefficients (two rounds).
  * <p>
  * <b>ChannelPoly</b> (HerPN, server-private per-channel coefficients) is folded into the next linear layer when the
  * activation's only reader chain is average pools, flattens and identities ending in a Conv2d or Linear: the
@@ -493,21 +497,29 @@ public final class PlanCompiler
             used[k] = coefficient[k] != 0;
         }
         final double outBound = polynomialBound(a);
-        final int outScale = POLY_OUTPUT_FACTOR * f;
+        final int[] standard = defaultCopyScales(degree, z.scale());
+        final int readerScale = readerLimitedScale(node, z.shape(), outBound);
+        final int[] widened = readerScale < 0 ? null :
+            copyScalesFor(readerScale, z.scale(), coefficient, used, standard);
+        final int outScale = widened != null ? readerScale : POLY_OUTPUT_FACTOR * f;
         if (!fits(outScale, outBound))
         {
             splitActivation(node, z, a, false);
             return;
         }
+        final int[] copyScale = widened != null ? widened : standard;
         final long constant = encode(a[0][0], outScale, "coefficient 0");
-        final Powers powers = powers(z, degree, used);
+        // Power k at k t_k fractional bits times the coefficient at f lands on outScale after this exact shift; it is
+        // negative only when the coefficient's low bits are zero (a dyadic PILLAR coefficient), so nothing is lost.
+        final Powers powers = powers(z, degree, used, copyScale, outScale - f);
         final long[] multipliers = new long[degree + 1];
         double err = 0;
         for (int k = 1; k <= degree; k++)
         {
             if (used[k])
             {
-                multipliers[k] = coefficient[k] << powers.align[k];
+                final int align = powers.align[k];
+                multipliers[k] = align >= 0 ? coefficient[k] << align : coefficient[k] >> -align;
                 err += Math.abs(Math.scalb((double)coefficient[k], -f)) * powerError(k, powers.delta[k]);
             }
         }
@@ -515,6 +527,103 @@ public final class PlanCompiler
         addStep(powers.step(uniqueName(node.name()), z, out, PlanStep.Activation.Kind.PUBLIC, f, outScale,
             multipliers, constant, false));
         values.put(node.name(), out);
+    }
+
+    /**
+     * The highest output scale a public polynomial (real values up to {@code outBound}) can have so that its readers
+     * need no truncation of their own: its only reader chain through average pools, flattens and identities ends in
+     * one Conv2d or Linear, every pool's output and that layer's output meet the budget. The extra bits buy precision
+     * for the copies at no cost in rounds (engine-design.md §1), and at large f they save the truncation round a 3f
+     * output would need. -1 if the readers are anything else (a branch, an Add, a graph output).
+     */
+    private int readerLimitedScale(final Node activation, final int[] shape, final double outBound)
+    {
+        final int free = BUDGET_BITS - HEADROOM_BITS;
+        int limit = free - boundBits(outBound);
+        int growth = 0;
+        int[] s = shape.clone();
+        String current = activation.name();
+        while (true)
+        {
+            final List<Node> readers = graph.consumers(current);
+            if (graph.outputs().contains(current) || readers.size() != 1)
+            {
+                return -1;
+            }
+            final Node next = readers.getFirst();
+            final boolean spatial = s.length == 3;
+            switch (next.layer())
+            {
+                case Layer.AvgPool2d pool when spatial ->
+                {
+                    final long area = (long)pool.kernel() * pool.kernel();
+                    growth += Long.bitCount(area) == 1 ? Long.numberOfTrailingZeros(area) : f;
+                    limit = Math.min(limit, free - boundBits(outBound) - growth);
+                    s = new int[]{s[0], (s[1] - pool.kernel()) / pool.stride() + 1,
+                        (s[2] - pool.kernel()) / pool.stride() + 1};
+                }
+                case Layer.GlobalAvgPool _ when spatial ->
+                {
+                    final long area = (long)s[1] * s[2];
+                    growth += Long.bitCount(area) == 1 ? Long.numberOfTrailingZeros(area) : f;
+                    limit = Math.min(limit, free - boundBits(outBound) - growth);
+                    s = new int[]{s[0], 1, 1};
+                }
+                case Layer.Flatten _ -> s = new int[]{Arrays.stream(s).reduce(1, Math::multiplyExact)};
+                case Layer.Identity _ ->
+                {
+                }
+                case Layer.Conv2d _, Layer.Linear _ ->
+                {
+                    return Math.min(limit, free - boundBits(bound) - growth - f);
+                }
+                default ->
+                {
+                    return -1;
+                }
+            }
+            current = next.name();
+        }
+    }
+
+    /**
+     * Per used power k, the most fractional bits {@code t_k} of its copy such that {@code coefficient_k x^k} is an
+     * exact ring multiple at {@code outScale}: {@code k t_k + c_k <= outScale}, with {@code c_k} the bits the
+     * coefficient (encoded at f) really needs, capped at the input's scale. Null if some power would keep fewer bits
+     * than in the standard 3f layout: a saved truncation round is not worth a coarser copy, whose carries are what
+     * the secure logits deviate by (engine-design.md §4).
+     */
+    private int[] copyScalesFor(final int outScale, final int inputScale, final long[] coefficient,
+                                final boolean[] used, final int[] standard)
+    {
+        final int degree = coefficient.length - 1;
+        final int[] t = new int[degree + 1];
+        for (int k = 1; k <= degree; k++)
+        {
+            if (!used[k])
+            {
+                continue;
+            }
+            // enc_f(a_k) = m 2^tz with m odd: the coefficient needs f - tz fractional bits, not f.
+            final int c = f - Long.numberOfTrailingZeros(coefficient[k]);
+            t[k] = Math.min(inputScale, Math.floorDiv(outScale - c, k));
+            if (t[k] < standard[k])
+            {
+                return null;
+            }
+        }
+        return t;
+    }
+
+    /** The copies' scales of a 3f (public) or 2f (powers) output: power 1 up to 2f, else {@code f - s_k}. */
+    private int[] defaultCopyScales(final int degree, final int inputScale)
+    {
+        final int[] t = new int[degree + 1];
+        for (int k = 1; k <= degree; k++)
+        {
+            t[k] = copyScale(k, inputScale);
+        }
+        return t;
     }
 
     /** {@code max_c sum_k |a_k[c]| B^k}: the bound of a polynomial's output over [-B, B]. */
@@ -575,7 +684,7 @@ public final class PlanCompiler
         checkFits(outScale, outBound, "stacked powers");
         final boolean[] used = new boolean[degree + 1];
         Arrays.fill(used, 1, degree + 1, true);
-        final Powers powers = powers(z, degree, used);
+        final Powers powers = powers(z, degree, used, defaultCopyScales(degree, z.scale()), POWER_SCALE_FACTOR * f);
         final long[] multipliers = new long[degree + 1];
         double err = 0;
         for (int k = 1; k <= degree; k++)
@@ -652,7 +761,7 @@ public final class PlanCompiler
             }
         }
         final double outBound = polynomialBound(a);
-        final Powers powers = powers(z, degree, used);
+        final Powers powers = powers(z, degree, used, defaultCopyScales(degree, z.scale()), POWER_SCALE_FACTOR * f);
         final long[] multipliers = new long[degree + 1];
         final long[][] perChannel = new long[channels][degree + 1];
         final long[] constants = new long[channels];
@@ -687,8 +796,13 @@ public final class PlanCompiler
         return k * Math.pow(bound + delta, k - 1) * delta;
     }
 
-    /** The copies, sources, shifts and alignments of the used powers of z. */
-    private Powers powers(final PlanTensor z, final int degree, final boolean[] used)
+    /**
+     * The copies, sources, shifts and alignments of the used powers of z: power k from a copy at {@code copyScale[k]}
+     * fractional bits, aligned to {@code alignTo} ({@code alignTo - k t_k}, negative only for a PUBLIC coefficient
+     * with that many zero low bits).
+     */
+    private Powers powers(final PlanTensor z, final int degree, final boolean[] used, final int[] copyScale,
+                          final int alignTo)
     {
         final int sz = z.scale();
         final int[] source = new int[degree + 1];
@@ -704,14 +818,14 @@ public final class PlanCompiler
             {
                 continue;
             }
-            final int t = copyScale(k, sz);
+            final int t = copyScale[k];
             shift[k] = sz - t;
             if (shift[k] < 0 || shift[k] > BUDGET_BITS)
             {
                 throw new IllegalArgumentException("power " + k + " needs a shift of " + shift[k] + " from scale " +
                     sz + ", outside [0, " + BUDGET_BITS + "]");
             }
-            align[k] = POWER_SCALE_FACTOR * f - k * t;
+            align[k] = alignTo - k * t;
             copyDegree.merge(shift[k], k, Math::max);
             // The faithful copy is floor or floor + 1 of z / 2^shift: one unit of 2^-t, two once z itself is off.
             final double zErr = error(z.id());

@@ -356,10 +356,12 @@ public sealed interface PlanStep permits PlanStep.Linear, PlanStep.SumPool, Plan
      * Power k (1..degree) comes from copy {@link #powerSource}{@code (k)}, or directly from the input z when the
      * source is {@link #DIRECT} (power 1 whose copy would need no shift: exact, and no material), or is skipped
      * ({@link #SKIPPED}, a public coefficient that encodes to 0). Power k has scale {@code k * t_k} with
-     * {@code t_k = inputScale - shift_k}; {@code align(k) = 2f - k t_k >= 0} brings it to 2f exactly.
+     * {@code t_k = inputScale - shift_k}; {@code align(k) = 2f - k t_k >= 0} brings it to 2f exactly (for PUBLIC:
+     * {@code outputScale - f - k t_k}, see {@link #powerAlign}).
      * <ul>
-     *   <li>{@link Kind#PUBLIC} (PILLAR's {@code Poly}): {@code y = sum_k multiplier(k) x^k + constant} at scale 3f,
-     *       {@code multiplier(k) = enc_f(a_k) 2^align(k)}, {@code constant = enc_3f(a_0)} (added by the server).</li>
+     *   <li>{@link Kind#PUBLIC} (PILLAR's {@code Poly}): {@code y = sum_k multiplier(k) x^k + constant} at the output
+     *       scale S (3f, or what the next linear layer leaves room for), {@code multiplier(k) = enc_f(a_k)
+     *       2^align(k)} (an exact shift either way), {@code constant = enc_S(a_0)} (added by the server).</li>
      *   <li>{@link Kind#POWERS}: the output stacks the aligned powers, block k-1 = {@code x^k 2^align(k)} for every
      *       channel, at scale 2f, plus, when {@link #ones()}, one channel of 1.0 ({@code 2^2f}, held by the server)
      *       that carries the constant term through a zero-padded convolution. Used for HerPN's {@code ChannelPoly}
@@ -500,7 +502,7 @@ public sealed interface PlanStep permits PlanStep.Linear, PlanStep.SumPool, Plan
             return inputScale;
         }
 
-        /** Scale of the output (3f, or 2f for {@link Kind#POWERS}). */
+        /** Scale of the output (PUBLIC: 3f or what the next linear layer leaves room for; 2f for the others). */
         public int outputScale()
         {
             return outputScale;
@@ -554,7 +556,11 @@ public sealed interface PlanStep permits PlanStep.Linear, PlanStep.SumPool, Plan
             return powerShift[k];
         }
 
-        /** Left shift that brings power k to scale 2f. */
+        /**
+         * Shift that brings power k to the scale its multiplier expects: left by this much to 2f for POWERS and
+         * PRIVATE; for PUBLIC folded into {@link #multiplier}, and negative when the coefficient's zero low bits
+         * absorb it (the plan sizes a public output by its reader, engine-design.md §1).
+         */
         public int powerAlign(final int k)
         {
             return powerAlign[k];
@@ -594,7 +600,7 @@ public sealed interface PlanStep permits PlanStep.Linear, PlanStep.SumPool, Plan
             return powerSource[1] == DIRECT ? multipliers[1] : 0L;
         }
 
-        /** {@code enc_3f(a_0)} for PUBLIC (0 otherwise). */
+        /** {@code a_0} encoded at the output scale for PUBLIC (0 otherwise). */
         public long constant()
         {
             return constant;

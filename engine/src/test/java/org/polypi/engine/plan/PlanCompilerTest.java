@@ -34,6 +34,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 final class PlanCompilerTest
 {
     private static final long SEED = 7;
+    /** A quadratic whose a_2 needs every fractional bit: its output cannot be narrowed for free. */
+    private static final Layer.Poly NOT_DYADIC = Layer.Poly.of(0.45f, 0.5f, 0.3f);
 
     private static ModelGraph network(final Workload workload, final ActivationKind kind, final Layer.Poly poly)
     {
@@ -69,26 +71,27 @@ final class PlanCompilerTest
     void scalesGrowWithoutTruncationsWhileTheBudgetAllows()
     {
         final Plan plan = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY), 12).plan();
-        // input 12 -> fc1 24 -> act1 36 -> fc2 48 -> act2 (truncates 48 -> 24 and 36 in its opening) 36 -> fc3 48,
-        // then the logits are truncated to f.
+        // input 12 -> fc1 24 -> act1 43 -> fc2 55 -> act2 (truncates 55 in its opening) 43 -> fc3 55, then the logits
+        // are truncated to f. 43 = 62 - 4 (headroom) - 3 (B = 5) - 12: the most the next layer's output allows.
         assertEquals(12, plan.tensor(plan.inputTensor()).scale());
         assertEquals(24, output(plan, "fc1").scale());
-        assertEquals(36, output(plan, "act1").scale());
-        assertEquals(48, output(plan, "fc2").scale());
-        assertEquals(36, output(plan, "act2").scale());
-        assertEquals(48, output(plan, "fc3").scale());
+        assertEquals(43, output(plan, "act1").scale());
+        assertEquals(55, output(plan, "fc2").scale());
+        assertEquals(43, output(plan, "act2").scale());
+        assertEquals(55, output(plan, "fc3").scale());
         assertEquals(List.of("flatten", "fc1", "act1", "fc2", "act2", "fc3", "trunc:fc3"), names(plan));
         final PlanStep.Truncate last = (PlanStep.Truncate)plan.steps().getLast();
-        assertEquals(36, last.shift());
+        assertEquals(43, last.shift());
         assertEquals(12, plan.tensor(plan.outputTensor()).scale());
         final PlanStep.Activation act2 = (PlanStep.Activation)plan.steps().get(4);
-        // power 1: a copy at 2f (shift 24); power 2: the copy at f (shift 36), squared to 2f.
-        assertArrayEquals(new int[]{24, 36}, act2.copyShifts());
+        // a_1 = 1/2 needs 1 bit, so power 1 keeps 42 (shift 13); a_2 = 3/32 needs 5, so x^2 keeps 19 bits (shift 36),
+        // against 12 in the standard 3f layout.
+        assertArrayEquals(new int[]{13, 36}, act2.copyShifts());
         assertArrayEquals(new int[]{1, 2}, act2.copyDegrees());
         final PlanStep.Activation act1 = (PlanStep.Activation)plan.steps().get(2);
-        // On fc1's output at exactly 2f, power 1 is the input itself: no copy, no material.
+        // On fc1's output at 2f, power 1 is the input itself: no copy, no material.
         assertEquals(PlanStep.Activation.DIRECT, act1.powerSource(1));
-        assertArrayEquals(new int[]{12}, act1.copyShifts());
+        assertArrayEquals(new int[]{5}, act1.copyShifts());
         for (final PlanTensor t : plan.tensors())
         {
             assertTrue(PlanCompiler.fits(t.scale(), t.bound()), t + " breaks the budget");
@@ -96,20 +99,54 @@ final class PlanCompilerTest
     }
 
     @Test
-    void atSixteenBitsTheActivationOutputsAreTruncatedBeforeTheNextLayer()
+    void atSixteenBitsADyadicQuadraticKeepsOneRoundWhereOtherPolynomialsAreTruncatedBeforeTheNextLayer()
     {
-        final Plan plan = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY), 16).plan();
+        final Plan dyadic = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY), 16).plan();
+        // 62 - 4 - 3 - 16 = 39 leaves x^2 (a_2 = 3/32) 17 bits, one more than at 3f: one round, no truncation.
+        assertEquals(List.of("flatten", "fc1", "act1", "fc2", "act2", "fc3", "trunc:fc3"), names(dyadic));
+        assertEquals(39, output(dyadic, "act1").scale());
+        assertEquals(55, output(dyadic, "fc2").scale());
+
+        final Plan plan = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY, NOT_DYADIC), 16).plan();
+        // a_2 = 0.3 needs all 16 bits: within 39 x^2 would keep 11 instead of 16, so 3f and a truncation.
         assertEquals(List.of("flatten", "fc1", "act1", "trunc:act1", "fc2", "act2", "trunc:act2", "fc3", "trunc:fc3"),
             names(plan));
         assertEquals(32, ((PlanStep.Truncate)plan.steps().get(3)).shift(), "3f = 48 back to f = 16");
         assertEquals(16, output(plan, "trunc:act1").scale());
         assertEquals(32, output(plan, "fc2").scale());
+
+        // PILLAR's x^4 (a_4 = -3/1024) would keep 7 bits within 39 instead of 8 at 3f: also truncated.
+        final Plan pillar = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY,
+            ReferenceNetworks.PILLAR_DEGREE4), 16).plan();
+        assertTrue(names(pillar).contains("trunc:act1"), names(pillar).toString());
+        assertEquals(48, output(pillar, "act1").scale());
+    }
+
+    @Test
+    void atTwelveBitsPillarsDyadicCoefficientsGiveItsCopiesTheBitsTheyDoNotNeed()
+    {
+        final Plan plan = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY,
+            ReferenceNetworks.PILLAR_DEGREE4), 12).plan();
+        final PlanStep.Activation act1 = (PlanStep.Activation)plan.steps().get(names(plan).indexOf("act1"));
+        assertEquals(43, act1.outputScale());
+        // z at 24: power 1 is z itself; x^2 (a_2 = 5/32, 5 bits) keeps floor(38 / 2) = 19 bits, x^4 (a_4 = -3/1024,
+        // 10 bits) floor(33 / 4) = 8: shifts 5 and 16, against 12 and 18 (12 and 6 bits) at 3f.
+        assertEquals(PlanStep.Activation.DIRECT, act1.powerSource(1));
+        assertArrayEquals(new int[]{5, 16}, act1.copyShifts());
+        assertArrayEquals(new int[]{2, 4}, act1.copyDegrees());
+        assertEquals(PlanStep.Activation.SKIPPED, act1.powerSource(3));
+        // Every term lands on 43 exactly: z (24 bits) times 1/2 at 19, x^2 (38) times 5/32 at 5, x^4 (32) times
+        // -3/1024 at 11 (enc_12 = -12, shifted right by one: its zero bit).
+        assertEquals(1L << 18, act1.multiplier(1));
+        assertEquals(5, act1.multiplier(2));
+        assertEquals(-6, act1.multiplier(4));
+        assertFalse(names(plan).stream().anyMatch(n -> n.startsWith("trunc:act")), names(plan).toString());
     }
 
     @Test
     void aTruncationGoesAfterThePoolWhereTheTensorIsSmaller()
     {
-        final Plan plan = PlanCompiler.compile(network(Workload.LENET, ActivationKind.POLY), 16).plan();
+        final Plan plan = PlanCompiler.compile(network(Workload.LENET, ActivationKind.POLY, NOT_DYADIC), 16).plan();
         final List<String> names = names(plan);
         // act1 (48) -> pool1 (sum of 4: 50) -> conv2 would be 66: the pooled tensor is truncated, not act1.
         assertTrue(names.indexOf("trunc:pool1") == names.indexOf("pool1") + 1, names.toString());
@@ -117,6 +154,14 @@ final class PlanCompilerTest
         assertEquals(50, output(plan, "pool1").scale());
         final PlanStep.SumPool pool = (PlanStep.SumPool)plan.steps().get(names.indexOf("pool1"));
         assertEquals(1, pool.multiplier(), "a power-of-two area is only a change of scale");
+
+        // A dyadic polynomial's output is sized for the pool's 2 bits and conv2's 16: no truncation at all.
+        final Plan dyadic = PlanCompiler.compile(network(Workload.LENET, ActivationKind.POLY), 16).plan();
+        assertEquals(37, output(dyadic, "act1").scale());
+        assertEquals(39, output(dyadic, "pool1").scale());
+        assertEquals(55, output(dyadic, "conv2").scale());
+        assertTrue(names(dyadic).stream().noneMatch(n -> n.startsWith("trunc:") && !n.equals("trunc:fc4")),
+            names(dyadic).toString());
     }
 
     @Test
@@ -172,7 +217,7 @@ final class PlanCompilerTest
     @Test
     void aPolynomialThatWouldBreakTheBudgetIsSplitInTwoRounds()
     {
-        final CompiledModel model = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY), 20);
+        final CompiledModel model = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY, NOT_DYADIC), 20);
         final List<String> names = names(model.plan());
         // 3f = 60 leaves no room: powers at 2f, truncated to f, then the coefficients (a local step).
         assertTrue(names.containsAll(List.of("act1", "trunc:act1", "act1.combine")), names.toString());
