@@ -16,6 +16,7 @@ import org.polypi.model.Layer;
 import org.polypi.model.ModelGraph;
 import org.polypi.model.ModelHeader;
 import org.polypi.model.Node;
+import org.polypi.model.Shape;
 
 /**
  * Compiles a (BatchNorm-folded) {@link ModelGraph} at f fractional bits into a {@link CompiledModel}: the public
@@ -28,8 +29,7 @@ import org.polypi.model.Node;
  * single opening (whatever the input's scale) and outputs at 2f (HerPN powers folded into the next linear layer) or,
  * for public coefficients, at the highest scale its reader chain (pools, then one linear layer) leaves within the
  * budget, each power's copy taking the bits its coefficient does not need; when that would leave a power fewer bits
- * than at 3f, or the reader is anything else, at 3f. ReLU, masked ReLU and max-pool keep the
- * scale.
+ * than at 3f, or the reader is anything else, at 3f. ReLU, masked ReLU and max-pool keep the scale.
  * <p>
  * <b>Budget.</b> Every tensor must satisfy {@code scale + ceil(log2 bound) + }{@value #HEADROOM_BITS}
  * {@code <= }{@value #BUDGET_BITS}: its ring values stay below 2^62 (the faithful truncation's range) even if the
@@ -408,7 +408,7 @@ public final class PlanCompiler
             final int ww = global ? s[2] : kernelW;
             final long area = (long)wh * ww;
             final boolean powerOfTwo = Long.bitCount(area) == 1;
-            final int outScale = x.scale() + (powerOfTwo ? Long.numberOfTrailingZeros(area) : f);
+            final int outScale = x.scale() + poolScaleGrowth(area);
             if (!fits(outScale, x.bound()) && attempt == 0 && x.scale() > f)
             {
                 in = truncateToF(in);
@@ -429,6 +429,12 @@ public final class PlanCompiler
             values.put(node.name(), out);
             return;
         }
+    }
+
+    /** Scale bits a sum-pool of {@code area} adds: log2 of a power-of-two area (a change of scale), else f. */
+    private int poolScaleGrowth(final long area)
+    {
+        return Long.bitCount(area) == 1 ? Long.numberOfTrailingZeros(area) : f;
     }
 
     private void maxPool(final Node node, final Layer.MaxPool2d p)
@@ -498,7 +504,7 @@ public final class PlanCompiler
         }
         final double outBound = polynomialBound(a);
         final int[] standard = defaultCopyScales(degree, z.scale());
-        final int readerScale = readerLimitedScale(node, z.shape(), outBound);
+        final int readerScale = readerLimitedScale(node, outBound);
         final int[] widened = readerScale < 0 ? null :
             copyScalesFor(readerScale, z.scale(), coefficient, used, standard);
         final int outScale = widened != null ? readerScale : POLY_OUTPUT_FACTOR * f;
@@ -531,59 +537,36 @@ public final class PlanCompiler
 
     /**
      * The highest output scale a public polynomial (real values up to {@code outBound}) can have so that its readers
-     * need no truncation of their own: its only reader chain through average pools, flattens and identities ends in
-     * one Conv2d or Linear, every pool's output and that layer's output meet the budget. The extra bits buy precision
-     * for the copies at no cost in rounds (engine-design.md §1), and at large f they save the truncation round a 3f
-     * output would need. -1 if the readers are anything else (a branch, an Add, a graph output).
+     * need no truncation of their own: along its {@link #linearReaderChain}, every pool's output and the linear
+     * layer's output meet the budget. The extra bits buy precision for the copies at no cost in rounds
+     * (engine-design.md §2). -1 if there is no such chain (a branch, an Add, a graph output).
      */
-    private int readerLimitedScale(final Node activation, final int[] shape, final double outBound)
+    private int readerLimitedScale(final Node activation, final double outBound)
     {
-        final int free = BUDGET_BITS - HEADROOM_BITS;
-        int limit = free - boundBits(outBound);
-        int growth = 0;
-        int[] s = shape.clone();
-        String current = activation.name();
-        while (true)
+        final List<Node> chain = linearReaderChain(activation);
+        if (chain == null)
         {
-            final List<Node> readers = graph.consumers(current);
-            if (graph.outputs().contains(current) || readers.size() != 1)
+            return -1;
+        }
+        int growth = 0;
+        for (final Node reader : chain)
+        {
+            switch (reader.layer())
             {
-                return -1;
-            }
-            final Node next = readers.getFirst();
-            final boolean spatial = s.length == 3;
-            switch (next.layer())
-            {
-                case Layer.AvgPool2d pool when spatial ->
+                case Layer.AvgPool2d pool -> growth += poolScaleGrowth((long)pool.kernel() * pool.kernel());
+                case Layer.GlobalAvgPool _ ->
                 {
-                    final long area = (long)pool.kernel() * pool.kernel();
-                    growth += Long.bitCount(area) == 1 ? Long.numberOfTrailingZeros(area) : f;
-                    limit = Math.min(limit, free - boundBits(outBound) - growth);
-                    s = new int[]{s[0], (s[1] - pool.kernel()) / pool.stride() + 1,
-                        (s[2] - pool.kernel()) / pool.stride() + 1};
-                }
-                case Layer.GlobalAvgPool _ when spatial ->
-                {
-                    final long area = (long)s[1] * s[2];
-                    growth += Long.bitCount(area) == 1 ? Long.numberOfTrailingZeros(area) : f;
-                    limit = Math.min(limit, free - boundBits(outBound) - growth);
-                    s = new int[]{s[0], 1, 1};
-                }
-                case Layer.Flatten _ -> s = new int[]{Arrays.stream(s).reduce(1, Math::multiplyExact)};
-                case Layer.Identity _ ->
-                {
-                }
-                case Layer.Conv2d _, Layer.Linear _ ->
-                {
-                    return Math.min(limit, free - boundBits(bound) - growth - f);
+                    final Shape in = graph.shape(reader.input());
+                    growth += poolScaleGrowth((long)in.dim(1) * in.dim(2));
                 }
                 default ->
                 {
-                    return -1;
                 }
             }
-            current = next.name();
         }
+        // Growth only accumulates, so the last pool's output is the tightest pool, at the same growth as the layer.
+        final int free = BUDGET_BITS - HEADROOM_BITS;
+        return Math.min(free - boundBits(outBound) - growth, free - boundBits(bound) - growth - f);
     }
 
     /**
@@ -857,12 +840,21 @@ public final class PlanCompiler
         return new Powers(degree, shifts, degrees, source, shift, align, delta);
     }
 
-    /**
-     * The linear node a ChannelPoly's coefficients fold into: the end of its only reader chain through average pools,
-     * flattens and identities, or null if the chain branches, ends in a graph output or meets any other layer.
-     */
+    /** The linear node a ChannelPoly's coefficients fold into: the end of its {@link #linearReaderChain}, or null. */
     private Node foldTarget(final Node activation)
     {
+        final List<Node> chain = linearReaderChain(activation);
+        return chain == null ? null : chain.getLast();
+    }
+
+    /**
+     * The activation's only reader chain through average pools, flattens and identities, ending in the Conv2d or
+     * Linear it feeds (the last element); null if the chain branches, ends in a graph output or meets any other
+     * layer.
+     */
+    private List<Node> linearReaderChain(final Node activation)
+    {
+        final List<Node> chain = new ArrayList<>();
         String current = activation.name();
         while (true)
         {
@@ -872,13 +864,14 @@ public final class PlanCompiler
                 return null;
             }
             final Node next = readers.getFirst();
+            chain.add(next);
             switch (next.layer())
             {
                 case Layer.AvgPool2d _, Layer.GlobalAvgPool _, Layer.Flatten _, Layer.Identity _ ->
                     current = next.name();
                 case Layer.Conv2d _, Layer.Linear _ ->
                 {
-                    return next;
+                    return chain;
                 }
                 default ->
                 {

@@ -559,7 +559,7 @@ public sealed interface PlanStep permits PlanStep.Linear, PlanStep.SumPool, Plan
         /**
          * Shift that brings power k to the scale its multiplier expects: left by this much to 2f for POWERS and
          * PRIVATE; for PUBLIC folded into {@link #multiplier}, and negative when the coefficient's zero low bits
-         * absorb it (the plan sizes a public output by its reader, engine-design.md §1).
+         * absorb it (the plan sizes a public output by its reader, engine-design.md §2).
          */
         public int powerAlign(final int k)
         {
