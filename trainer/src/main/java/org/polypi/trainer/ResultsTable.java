@@ -124,12 +124,10 @@ public final class ResultsTable
         lines.add(String.join(",", COLUMNS));
         if (Files.exists(csv))
         {
-            final List<String> old = Files.readAllLines(csv, StandardCharsets.UTF_8);
             final String file = row.model().getFileName().toString();
-            for (int i = 1; i < old.size(); i++)
+            for (final List<String> f : rows(Files.readAllLines(csv, StandardCharsets.UTF_8)))
             {
-                final List<String> f = row(old.get(i));
-                if (f != null && !f.get(COLUMNS.indexOf("model")).equals(file))
+                if (!f.get(COLUMNS.indexOf("model")).equals(file))
                 {
                     lines.add(String.join(",", f.stream().map(ResultsTable::csvField).toList()));
                 }
@@ -169,17 +167,35 @@ public final class ResultsTable
         return f.size() == COLUMNS.size() ? f : null;
     }
 
-    private static String markdown(final List<String> csvLines)
+    /**
+     * The data rows of a training.csv, one per model file (the last wins: a model retrained under the same name
+     * replaces its row), skipping lines that repeat a header: two result files concatenated, e.g. by merging a
+     * clone's training.csv into this one, must not show their header as a run or count a run twice.
+     */
+    static List<List<String>> rows(final List<String> csvLines)
     {
-        final List<List<String>> rows = new ArrayList<>();
+        final int model = COLUMNS.indexOf("model");
+        final LinkedHashMap<String, List<String>> byModel = new LinkedHashMap<>();
         for (int i = 1; i < csvLines.size(); i++)
         {
-            final List<String> f = row(csvLines.get(i));
+            final String line = csvLines.get(i);
+            if (line.isBlank() || line.startsWith(COLUMNS.get(0) + ","))
+            {
+                continue;
+            }
+            final List<String> f = row(line);
             if (f != null)
             {
-                rows.add(f);
+                byModel.remove(f.get(model));
+                byModel.put(f.get(model), f);
             }
         }
+        return new ArrayList<>(byModel.values());
+    }
+
+    private static String markdown(final List<String> csvLines)
+    {
+        final List<List<String>> rows = rows(csvLines);
         final StringBuilder sb = new StringBuilder("# PolyPI training results\n\n");
         sb.append("Generated from `training.csv` by `org.polypi.trainer.ResultsTable` (`TrainerMain --results` or ");
         sb.append("`EvaluateMain`); do not edit by hand.\n\n");

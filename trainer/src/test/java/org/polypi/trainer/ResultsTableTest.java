@@ -11,6 +11,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** training.md from training.csv: rows of one recipe are averaged over their seeds, old-layout rows still count. */
@@ -92,5 +93,25 @@ final class ResultsTableTest
         assertTrue(md.contains("| lenet | pillar | 15 epochs, distilled (kd 0.5) | 2 | 92.30 | 92.20 | 92.40 |"), md);
         assertTrue(!md.contains("| lenet | pillar | 15 epochs | 2 |"), "c.pim and f.pim are one seed each:\n" + md);
         assertTrue(md.contains("| 4 | 15 | 1 |  | w2-relu.pim | 60000 / 10000 |"), "g.pim's from column:\n" + md);
+    }
+
+    @Test
+    void aConcatenatedFileShowsNoHeaderAsARunAndCountsNoRunTwice() throws IOException
+    {
+        final String header = String.join(",", ResultsTable.COLUMNS);
+        final String a = line(Map.of("net", "lenet", "activation", "relu", "test_acc_float32", "92.82", "model",
+            "a.pim"), 0);
+        final String b = line(Map.of("net", "lenet", "activation", "relu", "seed", "2", "test_acc_float32", "92.72",
+            "model", "b.pim"), 0);
+        final String bRetrained = line(Map.of("net", "lenet", "activation", "relu", "seed", "2",
+            "test_acc_float32", "92.90", "model", "b.pim"), 0);
+        Files.write(dir.resolve("training.csv"), List.of(header, a, b, header, a, bRetrained),
+            StandardCharsets.UTF_8);
+        assertEquals(2, ResultsTable.rows(Files.readAllLines(dir.resolve("training.csv"))).size());
+        ResultsTable.rewrite(dir, null);
+        final String md = Files.readString(dir.resolve("training.md"));
+        assertTrue(!md.contains("| net | activation |"), "the repeated header is not a run:\n" + md);
+        assertEquals(1, md.split("\\| a\\.pim \\|", -1).length - 1, "a.pim once:\n" + md);
+        assertTrue(md.contains("92.86 % (mean of 2 seeds: 92.82, 92.90)"), "the retrained b.pim replaces its row:\n" + md);
     }
 }
