@@ -14,8 +14,9 @@ import java.util.Objects;
  * <ul>
  *   <li>Dense / Conv: {@code sum |w| r} over the element's receptive field (the bias is exact);</li>
  *   <li>sum-pool: the window's {@code sum r} times the real multiplier; Add: {@code r_a + r_b}; Reshape: r;</li>
- *   <li>truncation to t fractional bits: {@code r + (r > 0 ? 2 : 1) 2^-t} (|floor(a) - floor(b)| <= |a - b| + 1,
- *   and the faithful carry adds at most one unit);</li>
+ *   <li>truncation to t fractional bits: {@code r + (r > 0 ? 2 : 1) 2^-t} (the secure {@code floor(a) + c},
+ *   {@code c} in {0, 1}, against the reference's {@code floor(b + 1/2)}: the difference lies strictly between
+ *   {@code a - b - 3/2} and {@code a - b + 3/2}, so it is at most one unit when a = b);</li>
  *   <li>ReLU, masked ReLU: r (1-Lipschitz); max-pool: the window's largest r;</li>
  *   <li>activation power k from a copy x (the reference copy, t_k bits) within δ of the secure copy:
  *   {@code |x'^k - x^k| <= k (|x| + δ)^(k-1) δ} (mean value theorem), δ = r for a direct power, else
@@ -373,7 +374,7 @@ public final class ErrorBounds
                     }
                     else
                     {
-                        x = Math.abs(Math.scalb((double)(zv >> a.powerShift(k)), -t));
+                        x = Math.abs(Math.scalb((double)LocalSteps.roundShift(zv, a.powerShift(k)), -t));
                         delta = r + (r > 0 ? 2 : 1) * Math.scalb(1.0, -t);
                     }
                     // capped so that a coefficient encoded to 0 gives 0, not 0 x infinity = NaN (see saturate)

@@ -228,7 +228,7 @@ public final class LocalSteps
     }
 
     /**
-     * The reference's copies and powers: {@code powers[j][i - 1] = (z >> shift_j)^i} (floor truncation), allocated in
+     * The reference's copies and powers: {@code powers[j][i - 1] = roundShift(z, shift_j)^i}, allocated in
      * {@code arena}.
      */
     public static MemorySegment[][] plaintextPowers(final RingKernels k, final PlanStep.Activation step,
@@ -240,7 +240,7 @@ public final class LocalSteps
         {
             powers[j] = new MemorySegment[step.copyDegree(j)];
             final MemorySegment x = allocate(arena, n);
-            k.shiftRightArithmetic(z, step.copyShift(j), x, n);
+            roundShift(k, z, step.copyShift(j), x, n);
             powers[j][0] = x;
             for (int i = 1; i < step.copyDegree(j); i++)
             {
@@ -249,6 +249,31 @@ public final class LocalSteps
             }
         }
         return powers;
+    }
+
+    /**
+     * The reference's truncation by {@code shift} bits: to nearest, ties up, {@code (v + 2^(shift - 1)) >> shift}.
+     * The secure engine's faithful truncation gives the floor or the floor + 1 with the carry's probability equal to
+     * the dropped fraction, i.e. an unbiased rounding; a floor reference would sit half a unit below it on average,
+     * a bias that adds up coherently through the next linear layer's sums (docs/fixed-point.md). Values within the
+     * budget ({@code |v| < 2^62}) cannot overflow the addition.
+     */
+    public static long roundShift(final long v, final int shift)
+    {
+        return shift == 0 ? v : (v + (1L << (shift - 1))) >> shift;
+    }
+
+    /** {@link #roundShift(long, int)} of {@code n} elements of {@code in} into {@code out} (which may be {@code in}). */
+    public static void roundShift(final RingKernels k, final MemorySegment in, final int shift,
+                                  final MemorySegment out, final long n)
+    {
+        if (shift == 0)
+        {
+            k.shiftRightArithmetic(in, 0, out, n);
+            return;
+        }
+        k.addConstant(in, 1L << (shift - 1), out, n);
+        k.shiftRightArithmetic(out, shift, out, n);
     }
 
     private static MemorySegment power(final PlanStep.Activation step, final MemorySegment z,

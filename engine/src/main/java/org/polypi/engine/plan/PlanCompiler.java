@@ -29,7 +29,9 @@ import org.polypi.model.Shape;
  * single opening (whatever the input's scale) and outputs at 2f (HerPN powers folded into the next linear layer) or,
  * for public coefficients, at the highest scale its reader chain (pools, then one linear layer) leaves within the
  * budget, each power's copy taking the bits its coefficient does not need; when that would leave a power fewer bits
- * than at 3f, or the reader is anything else, at 3f. ReLU, masked ReLU and max-pool keep the scale.
+ * than at 3f and a 3f output would make the reader truncate its input anyway (PILLAR at f = 16), at the highest scale
+ * the output's own bound leaves, since that truncation's round is paid either way; otherwise (or when the reader is
+ * anything else) at 3f. ReLU, masked ReLU and max-pool keep the scale.
  * <p>
  * <b>Budget.</b> Every tensor must satisfy {@code scale + ceil(log2 bound) + }{@value #HEADROOM_BITS}
  * {@code <= }{@value #BUDGET_BITS}: its ring values stay below 2^62 (the faithful truncation's range) even if the
@@ -62,6 +64,14 @@ public final class PlanCompiler
     public static final int MIN_FRACTIONAL_BITS = 1;
     /** Output scale of a public polynomial: powers at 2f times coefficients at f. */
     private static final int POLY_OUTPUT_FACTOR = 3;
+    /**
+     * A public polynomial whose output is truncated before its reader anyway is sized for inputs up to this many times
+     * the bound B (its output bound then 2^d times larger for degree d): the bits the truncation frees go to the
+     * copies' precision but not all of them, so that an input somewhat beyond B (trained PILLAR networks reach 2-2.5
+     * B on the test set) is still far from wrapping: the 4 bits of headroom on top then cover an output 16 times
+     * that, i.e. PILLAR's inputs up to about 4.4 B (22 for B = 5).
+     */
+    private static final int TRUNCATED_INPUT_EXCESS = 2;
     /** Scale the powers are aligned to: 2f. */
     private static final int POWER_SCALE_FACTOR = 2;
 
@@ -504,16 +514,35 @@ public final class PlanCompiler
         }
         final double outBound = polynomialBound(a);
         final int[] standard = defaultCopyScales(degree, z.scale());
-        final int readerScale = readerLimitedScale(node, outBound);
-        final int[] widened = readerScale < 0 ? null :
-            copyScalesFor(readerScale, z.scale(), coefficient, used, standard);
-        final int outScale = widened != null ? readerScale : POLY_OUTPUT_FACTOR * f;
+        final List<Node> chain = linearReaderChain(node);
+        int outScale = -1;
+        int[] copyScale = null;
+        if (chain != null)
+        {
+            final int growth = chainScaleGrowth(chain);
+            final int withoutTruncation = readerLimitedScale(outBound, growth);
+            copyScale = copyScalesFor(withoutTruncation, z.scale(), coefficient, used, standard);
+            outScale = withoutTruncation;
+            if (copyScale == null && withoutTruncation < POLY_OUTPUT_FACTOR * f)
+            {
+                // A 3f output would make the reader truncate (one round) anyway; since it does, the output may take
+                // every bit its own bound leaves, and the copies with it (engine-design.md §2).
+                final int beforeTruncation = truncatedReaderScale(polynomialBound(a, TRUNCATED_INPUT_EXCESS * bound),
+                    growth);
+                copyScale = copyScalesFor(beforeTruncation, z.scale(), coefficient, used, standard);
+                outScale = beforeTruncation;
+            }
+        }
+        if (copyScale == null)
+        {
+            copyScale = standard;
+            outScale = POLY_OUTPUT_FACTOR * f;
+        }
         if (!fits(outScale, outBound))
         {
             splitActivation(node, z, a, false);
             return;
         }
-        final int[] copyScale = widened != null ? widened : standard;
         final long constant = encode(a[0][0], outScale, "coefficient 0");
         // Power k at k t_k fractional bits times the coefficient at f lands on outScale after this exact shift; it is
         // negative only when the coefficient's low bits are zero (a dyadic PILLAR coefficient), so nothing is lost.
@@ -535,19 +564,9 @@ public final class PlanCompiler
         values.put(node.name(), out);
     }
 
-    /**
-     * The highest output scale a public polynomial (real values up to {@code outBound}) can have so that its readers
-     * need no truncation of their own: along its {@link #linearReaderChain}, every pool's output and the linear
-     * layer's output meet the budget. The extra bits buy precision for the copies at no cost in rounds
-     * (engine-design.md §2). -1 if there is no such chain (a branch, an Add, a graph output).
-     */
-    private int readerLimitedScale(final Node activation, final double outBound)
+    /** The scale growth of the average pools along a {@link #linearReaderChain}. */
+    private int chainScaleGrowth(final List<Node> chain)
     {
-        final List<Node> chain = linearReaderChain(activation);
-        if (chain == null)
-        {
-            return -1;
-        }
         int growth = 0;
         for (final Node reader : chain)
         {
@@ -564,9 +583,30 @@ public final class PlanCompiler
                 }
             }
         }
+        return growth;
+    }
+
+    /**
+     * The highest output scale a public polynomial (real values up to {@code outBound}) can have so that its readers
+     * need no truncation of their own: along its {@link #linearReaderChain} (pools adding {@code growth} bits),
+     * every pool's output and the linear layer's output meet the budget. The extra bits buy precision for the copies
+     * at no cost in rounds (engine-design.md §2).
+     */
+    private int readerLimitedScale(final double outBound, final int growth)
+    {
         // Growth only accumulates, so the last pool's output is the tightest pool, at the same growth as the layer.
-        final int free = BUDGET_BITS - HEADROOM_BITS;
-        return Math.min(free - boundBits(outBound) - growth, free - boundBits(bound) - growth - f);
+        return Math.min(truncatedReaderScale(outBound, growth), BUDGET_BITS - HEADROOM_BITS - boundBits(bound) -
+            growth - f);
+    }
+
+    /**
+     * The highest output scale a public polynomial whose real values reach {@code outBound} can have when its linear
+     * reader truncates its input to f anyway: only the activation's output and the pools after it must meet the
+     * budget.
+     */
+    private int truncatedReaderScale(final double outBound, final int growth)
+    {
+        return BUDGET_BITS - HEADROOM_BITS - boundBits(outBound) - growth;
     }
 
     /**
@@ -612,13 +652,19 @@ public final class PlanCompiler
     /** {@code max_c sum_k |a_k[c]| B^k}: the bound of a polynomial's output over [-B, B]. */
     private double polynomialBound(final double[][] a)
     {
+        return polynomialBound(a, bound);
+    }
+
+    /** {@code max_c sum_k |a_k[c]| x^k}: the bound of a polynomial's output over [-x, x]. */
+    private static double polynomialBound(final double[][] a, final double x)
+    {
         double max = 0;
         for (final double[] channel : a)
         {
             double sum = 0;
             for (int k = 0; k < channel.length; k++)
             {
-                sum += Math.abs(channel[k]) * Math.pow(bound, k);
+                sum += Math.abs(channel[k]) * Math.pow(x, k);
             }
             max = Math.max(max, sum);
         }

@@ -649,8 +649,25 @@ public sealed interface PlanStep permits PlanStep.Linear, PlanStep.SumPool, Plan
         }
 
         /**
+         * The carries that make {@link #copyValue} the reference's copy, {@code z} rounded to nearest (ties up) by the
+         * copy's shift: bit j is set when the highest bit the copy drops is 1 ({@link LocalSteps#roundShift}).
+         */
+        public int nearestCarries(final long z)
+        {
+            int carries = 0;
+            for (int j = 0; j < copyShifts.length; j++)
+            {
+                if (copyShifts[j] > 0 && ((z >> (copyShifts[j] - 1)) & 1) != 0)
+                {
+                    carries |= 1 << j;
+                }
+            }
+            return carries;
+        }
+
+        /**
          * The PUBLIC output of one element: {@code sum_k multiplier(k) powerValue(z, k) + constant}. With
-         * {@code carries = 0} this is the reference; the secure engine yields it for some carries.
+         * {@code carries = nearestCarries(z)} this is the reference; the secure engine yields it for some carries.
          */
         public long publicValue(final long z, final int carries)
         {

@@ -28,12 +28,12 @@ import org.polypi.model.ModelHeader;
  * without any party.
  * <p>
  * <b>Canonical fixed-point semantics</b> (docs/fixed-point.md). {@code enc_s(v) = new FixedPoint(s).encode(v)} (round
- * to nearest, ties to even; out of range is an error); {@code >>} is the arithmetic shift of a signed long (floor
- * division by a power of two); all sums and products wrap modulo 2^64. The model is compiled by {@link PlanCompiler}
- * at f fractional bits (the header's unless overridden): the input is encoded at f, every tensor carries the scale
- * the plan gives it, and every truncation of the plan (inside an activation's opening, an explicit truncation step,
- * the final truncation of the logits to f) is a floor here, where the secure engine's faithful truncation yields the
- * floor or one more. Everything else is exact in both.
+ * to nearest, ties to even; out of range is an error); all sums and products wrap modulo 2^64. The model is compiled
+ * by {@link PlanCompiler} at f fractional bits (the header's unless overridden): the input is encoded at f, every
+ * tensor carries the scale the plan gives it, and every truncation of the plan (inside an activation's opening, an
+ * explicit truncation step, the final truncation of the logits to f) rounds to nearest, ties up, here
+ * ({@link LocalSteps#roundShift}), where the secure engine's faithful truncation yields the floor or one more, with
+ * the probability of one more equal to the dropped fraction: the same expectation. Everything else is exact in both.
  * <p>
  * The graph must have exactly one input; its first output is reported, as ring values at scale f and decoded. The
  * ring work runs on a {@link RingKernels} backend ({@link Kernels#get()} unless given); every backend gives the same
@@ -397,7 +397,7 @@ public final class FixedPointInference
             {
                 final long n = (long)items * size(t.output());
                 final MemorySegment y = LocalSteps.allocate(arena, n);
-                kernels.shiftRightArithmetic(in[0], t.shift(), y, n);
+                LocalSteps.roundShift(kernels, in[0], t.shift(), y, n);
                 yield y;
             }
             case PlanStep.Activation a ->

@@ -108,18 +108,32 @@ final class PlanCompilerTest
         assertEquals(55, output(dyadic, "fc2").scale());
 
         final Plan plan = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY, NOT_DYADIC), 16).plan();
-        // a_2 = 0.3 needs all 16 bits: within 39 x^2 would keep 11 instead of 16, so 3f and a truncation.
+        // a_2 = 0.3 needs all 16 bits: within 39 x^2 would keep 11 instead of 16, so fc2 must truncate its input.
+        // Since it does, the output takes what its own bound for inputs up to 2B (0.45 + 5 + 30 = 35.45: 6 bits)
+        // leaves: 62 - 4 - 6 = 52, where x^2 keeps floor((52 - 16) / 2) = 18 bits instead of 16 at 3f, same round.
         assertEquals(List.of("flatten", "fc1", "act1", "trunc:act1", "fc2", "act2", "trunc:act2", "fc3", "trunc:fc3"),
             names(plan));
-        assertEquals(32, ((PlanStep.Truncate)plan.steps().get(3)).shift(), "3f = 48 back to f = 16");
+        assertEquals(52, output(plan, "act1").scale());
+        assertEquals(36, ((PlanStep.Truncate)plan.steps().get(3)).shift(), "52 back to f = 16");
         assertEquals(16, output(plan, "trunc:act1").scale());
         assertEquals(32, output(plan, "fc2").scale());
+        final PlanStep.Activation notDyadic = (PlanStep.Activation)plan.steps().get(2);
+        assertEquals(PlanStep.Activation.DIRECT, notDyadic.powerSource(1));
+        assertArrayEquals(new int[]{32 - 18}, notDyadic.copyShifts());
 
-        // PILLAR's x^4 (a_4 = -3/1024) would keep 7 bits within 39 instead of 8 at 3f: also truncated.
+        // PILLAR's x^4 (a_4 = -3/1024) would keep 7 bits within 39 instead of 8 at 3f: truncated too, and at 52
+        // (bound 50.2 at 2B: 6 bits) x^4 keeps floor((52 - 10) / 4) = 10 bits and x^2 (a_2 = 5/32) floor(47 / 2) = 23.
         final Plan pillar = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY,
             ReferenceNetworks.PILLAR_DEGREE4), 16).plan();
         assertTrue(names(pillar).contains("trunc:act1"), names(pillar).toString());
-        assertEquals(48, output(pillar, "act1").scale());
+        assertEquals(52, output(pillar, "act1").scale());
+        final PlanStep.Activation act1 = (PlanStep.Activation)pillar.steps().get(names(pillar).indexOf("act1"));
+        assertArrayEquals(new int[]{32 - 23, 32 - 10}, act1.copyShifts());
+        assertArrayEquals(new int[]{2, 4}, act1.copyDegrees());
+        for (final PlanTensor t : pillar.tensors())
+        {
+            assertTrue(PlanCompiler.fits(t.scale(), t.bound()), t + " breaks the budget");
+        }
     }
 
     @Test
@@ -148,10 +162,12 @@ final class PlanCompilerTest
     {
         final Plan plan = PlanCompiler.compile(network(Workload.LENET, ActivationKind.POLY, NOT_DYADIC), 16).plan();
         final List<String> names = names(plan);
-        // act1 (48) -> pool1 (sum of 4: 50) -> conv2 would be 66: the pooled tensor is truncated, not act1.
+        // act1 (62 - 4 - 6 bits of its bound at 2B - 2 of the pool = 50) -> pool1 (sum of 4: 52) -> conv2 would be
+        // 68: the pooled tensor is truncated, not act1.
         assertTrue(names.indexOf("trunc:pool1") == names.indexOf("pool1") + 1, names.toString());
         assertFalse(names.contains("trunc:act1"), names.toString());
-        assertEquals(50, output(plan, "pool1").scale());
+        assertEquals(50, output(plan, "act1").scale());
+        assertEquals(52, output(plan, "pool1").scale());
         final PlanStep.SumPool pool = (PlanStep.SumPool)plan.steps().get(names.indexOf("pool1"));
         assertEquals(1, pool.multiplier(), "a power-of-two area is only a change of scale");
 

@@ -35,8 +35,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * Secure == reference bit for bit, step by step: both parties' shares of every step's output are recorded and
  * added, and each step's secure output is compared with the reference step applied to the secure input. Linear and
- * local steps must be exact; a truncation must be the floor or the floor + 1 of every element; an activation must
- * equal the plan's evaluation of its floor copies with some carry (0 or 1) per copy and element. So the secure engine
+ * local steps must be exact; a truncation must be the floor or the floor + 1 of every element (the reference rounds
+ * to nearest, which is one of the two); an activation must equal the plan's evaluation of its floor copies with some
+ * carry (0 or 1) per copy and element (the reference: the carries of rounding to nearest). So the secure engine
  * differs from the plaintext reference only by the documented faithful-truncation ulps, where they occur.
  * Also W4 (resnet18, POLY) on one image, whose top-1 must equal the reference's. Every run's measured rounds and
  * bytes equal the plan's formulas, step by step.
@@ -134,8 +135,8 @@ final class SecureTraceTest
             assertEquals(expected.length, got.length, step.name());
             carries += switch (step)
             {
-                case PlanStep.Truncate t -> checkTruncation(t, expected, got);
-                case PlanStep.Activation a -> checkActivation(a, values[a.inputs()[0]], got, batch);
+                case PlanStep.Truncate t -> checkTruncation(t, values[t.inputs()[0]], expected, got);
+                case PlanStep.Activation a -> checkActivation(a, values[a.inputs()[0]], expected, got, batch);
                 default ->
                 {
                     assertArrayEquals(expected, got, step.name() + " must be exact");
@@ -184,17 +185,25 @@ final class SecureTraceTest
         return v;
     }
 
-    /** Every element is the floor or the floor + 1; returns the number of + 1. */
-    private static int checkTruncation(final PlanStep.Truncate t, final long[] floor, final long[] got)
+    /**
+     * Every element is the floor or the floor + 1 of the secure input's, and the reference step on that input is its
+     * rounding to nearest (ties up); returns the number of + 1.
+     */
+    private static int checkTruncation(final PlanStep.Truncate t, final long[] input, final long[] reference,
+                                       final long[] got)
     {
         int ups = 0;
         for (int i = 0; i < got.length; i++)
         {
-            final long d = got[i] - floor[i];
+            final long floor = input[i] >> t.shift();
+            final long d = got[i] - floor;
             if (d != 0 && d != 1)
             {
-                fail(t.name() + " element " + i + ": " + got[i] + " is neither the floor " + floor[i] + " nor + 1");
+                fail(t.name() + " element " + i + ": " + got[i] + " is neither the floor " + floor + " nor + 1");
             }
+            final long half = 1L << (t.shift() - 1);
+            assertEquals(floor + ((input[i] & half) != 0 ? 1 : 0), reference[i], t.name() + " element " + i +
+                ": the reference rounds " + input[i] + " to nearest");
             ups += (int)d;
         }
         return ups;
@@ -202,9 +211,11 @@ final class SecureTraceTest
 
     /**
      * Each input element's outputs equal the plan's evaluation with one carry pattern over the copies (the same for
-     * all of the element's outputs); returns how many elements needed a nonzero pattern.
+     * all of the element's outputs), and the reference's are that evaluation with the carries of rounding to nearest;
+     * returns how many elements needed a nonzero pattern.
      */
-    private static int checkActivation(final PlanStep.Activation a, final long[] z, final long[] got, final int batch)
+    private static int checkActivation(final PlanStep.Activation a, final long[] z, final long[] reference,
+                                       final long[] got, final int batch)
     {
         final int in = a.inputElements();
         final int out = a.outputElements();
@@ -215,6 +226,8 @@ final class SecureTraceTest
             for (int e = 0; e < in; e++)
             {
                 final long zi = z[b * in + e];
+                assertTrue(matches(a, zi, reference, b * out, e, a.nearestCarries(zi)), a.name() + " item " + b +
+                    " element " + e + ": the reference is the plan's evaluation of the copies rounded to nearest");
                 int match = -1;
                 for (int carries = 0; carries < patterns && match < 0; carries++)
                 {

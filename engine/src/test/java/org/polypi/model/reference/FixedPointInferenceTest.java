@@ -5,6 +5,7 @@ import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.Test;
 import org.polypi.kernels.FixedPoint;
+import org.polypi.engine.plan.LocalSteps;
 import org.polypi.engine.plan.PlanStep;
 import org.polypi.kernels.Kernels;
 import org.polypi.model.Layer;
@@ -51,10 +52,12 @@ final class FixedPointInferenceTest
         // b = (0.25, -0.5) at the output scale 2f = 8 bits -> (64, -128). No truncation after the layer:
         // z0 = 8*-24 + -20*-6 + 64 = -8,      z1 = 32*-24 + 12*-6 - 128 = -968   (scale 8)
         // Poly 0.5 + x + 0.25 x^2 on z at scale 8, output at 3f = 12: power 1 is z itself (scale 8 = 2f, multiplier
-        // enc_f(1) = 16); power 2 uses the copy z >> 4 (scale f, square at 2f, multiplier enc_f(0.25) = 4);
-        // constant enc_3f(0.5) = 2048. Then the logits are truncated to f: >> 8.
-        // y0: 16*-8 + 4*(-8 >> 4 = -1)^2 + 2048 = 1924,            out = 1924 >> 8 = 7
-        // y1: 16*-968 + 4*(-968 >> 4 = -61)^2 + 2048 = 1444,        out = 1444 >> 8 = 5
+        // enc_f(1) = 16); power 2 uses the copy z rounded by 4 bits (scale f, square at 2f, multiplier
+        // enc_f(0.25) = 4); constant enc_3f(0.5) = 2048. Then the logits are rounded to f by 8 bits. Every truncation
+        // rounds to nearest, ties up: round(v, s) = (v + 2^(s-1)) >> s.
+        // y0: 16*-8 + 4*(round(-8, 4) = 0)^2 + 2048 = 1920,          out = round(1920, 8) = 8
+        // y1: 16*-968 + 4*(round(-968, 4) = -60)^2 + 2048 = 960,     out = round(960, 8) = 4 (a floor would give
+        // -61, 1444 and 5: the copy's -60.5 and the output's 3.75 both round up)
         final Shape in = Shape.of(2);
         final ModelGraph graph = ModelGraph.builder(header(in, 4)).input("x", in)
             .add("fc", Layer.Linear.of(Tensor.of(Shape.of(2, 2), 0.5f, -1.25f, 2f, 0.75f),
@@ -63,8 +66,8 @@ final class FixedPointInferenceTest
             .output("act").build();
         final FixedPointOutput out = FixedPointInference.of(graph).run(new float[] {-1.5f, -0.375f}, 1);
         assertEquals(4, out.fractionalBits());
-        assertArrayEquals(new long[] {7, 5}, out.ringLogits());
-        assertArrayEquals(new double[] {0.4375, 0.3125}, out.logits());
+        assertArrayEquals(new long[] {8, 4}, out.ringLogits());
+        assertArrayEquals(new double[] {0.5, 0.25}, out.logits());
         assertArrayEquals(new int[] {0}, out.top1());
     }
 
@@ -118,7 +121,7 @@ final class FixedPointInferenceTest
             for (int i = 0; i < n; i++)
             {
                 final long z = codec.encode(x[i]);
-                assertEquals(step.publicValue(z, 0) >> 2 * F, ring[i], "degree " + degree + " at x=" + x[i]);
+                assertEquals(LocalSteps.roundShift(step.publicValue(z, step.nearestCarries(z)), 2 * F), ring[i], "degree " + degree + " at x=" + x[i]);
                 // And the result approximates the real polynomial within the error of its roundings.
                 final double xr = codec.decode(z);
                 assertEquals(poly.evaluate(xr), codec.decode(ring[i]), polyErrorBound(poly, step, xr),
@@ -199,7 +202,7 @@ final class FixedPointInferenceTest
                                 }
                             }
                         }
-                        assertEquals(acc >> F, ring[((b * cout + co) * oh + oy) * ow + ox]);
+                        assertEquals(LocalSteps.roundShift(acc, F), ring[((b * cout + co) * oh + oy) * ow + ox]);
                     }
                 }
             }
@@ -230,7 +233,7 @@ final class FixedPointInferenceTest
                         {
                             acc += codec.encode(fc.weights().get(o * in + i)) * codec.encode(x[b * in + i]);
                         }
-                        assertEquals(acc >> F, ring[b * out + o], fc.describe() + " bias " + withBias + " item " + b +
+                        assertEquals(LocalSteps.roundShift(acc, F), ring[b * out + o], fc.describe() + " bias " + withBias + " item " + b +
                             " output " + o);
                     }
                 }
@@ -255,7 +258,7 @@ final class FixedPointInferenceTest
             {
                 total += codec.encode(x[m * 24 + i]);
             }
-            assertEquals(total * perArea >> F, global[m], "global average of map " + m);
+            assertEquals(LocalSteps.roundShift(total * perArea, F), global[m], "global average of map " + m);
             for (int oy = 0; oy < 3; oy++)
             {
                 for (int ox = 0; ox < 2; ox++)
@@ -268,7 +271,7 @@ final class FixedPointInferenceTest
                             sum += codec.encode(x[m * 24 + (oy * 2 + r) * 4 + ox * 2 + s]);
                         }
                     }
-                    assertEquals(sum * quarter >> F, avg[(m * 3 + oy) * 2 + ox], "avg pool map " + m);
+                    assertEquals(LocalSteps.roundShift(sum * quarter, F), avg[(m * 3 + oy) * 2 + ox], "avg pool map " + m);
                     long best = Long.MIN_VALUE;
                     for (int r = 0; r < 3; r++)
                     {
@@ -394,9 +397,10 @@ final class FixedPointInferenceTest
     }
 
     /**
-     * Error of the plan's evaluation against the exact polynomial at x: the final floor to f, the coefficient
-     * encodings (a_k at f, a_0 at 3f), and per power k the floor of its copy ({@code δ < 2^(shift_k - f)} for an
-     * input at scale f, so {@code |x^k - (x-δ)^k| <= k δ (|x| + δ)^(k-1)}).
+     * Error of the plan's evaluation against the exact polynomial at x: the final rounding to f, the coefficient
+     * encodings (a_k at f, a_0 at 3f), and per power k the rounding of its copy ({@code |δ| <= 2^(shift_k - f - 1)}
+     * for an input at scale f, bounded here by {@code 2^(shift_k - f)}, so {@code |x^k - (x-δ)^k| <= k |δ| (|x| +
+     * |δ|)^(k-1)}).
      */
     private static double polyErrorBound(final Layer.Poly poly, final PlanStep.Activation step, final double x)
     {
