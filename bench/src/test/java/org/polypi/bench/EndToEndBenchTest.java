@@ -249,8 +249,14 @@ final class EndToEndBenchTest
         }
     }
 
-    /** Rows of an RFC 4180 CSV as column -> value; checks every row has the header's width. */
+    /** Rows of the bench's CSV as column -> value; checks the header and every row's width. */
     static List<Map<String, String>> parseCsv(final String text)
+    {
+        return csvRows(text, E2eReport.CSV_COLUMNS);
+    }
+
+    /** Rows of an RFC 4180 CSV whose header is {@code columns}, as column -> value; checks every row's width. */
+    static List<Map<String, String>> csvRows(final String text, final List<String> columns)
     {
         final List<List<String>> records = new ArrayList<>();
         List<String> fields = new ArrayList<>();
@@ -297,15 +303,15 @@ final class EndToEndBenchTest
             }
         }
         assertTrue(fields.isEmpty() && f.isEmpty(), "CSV ends with a newline");
-        assertEquals(E2eReport.CSV_COLUMNS, records.getFirst(), "header");
+        assertEquals(columns, records.getFirst(), "header");
         final List<Map<String, String>> rows = new ArrayList<>();
         for (final List<String> r : records.subList(1, records.size()))
         {
-            assertEquals(E2eReport.CSV_COLUMNS.size(), r.size(), "width of " + r);
+            assertEquals(columns.size(), r.size(), "width of " + r);
             final Map<String, String> m = new HashMap<>();
             for (int i = 0; i < r.size(); i++)
             {
-                m.put(E2eReport.CSV_COLUMNS.get(i), r.get(i));
+                m.put(columns.get(i), r.get(i));
             }
             rows.add(m);
         }

@@ -6,8 +6,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -196,63 +194,6 @@ final class NetworkMainsTest
     /** Rows of a CSV whose header must be {@code header}; quoted fields may hold commas. */
     private static List<Map<String, String>> csv(final Path file, final String header) throws IOException
     {
-        final List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        assertEquals(header, lines.getFirst());
-        final String[] names = header.split(",");
-        final List<Map<String, String>> rows = new ArrayList<>();
-        for (final String line : lines.subList(1, lines.size()))
-        {
-            final List<String> fields = fields(line);
-            assertEquals(names.length, fields.size(), line);
-            final Map<String, String> row = new LinkedHashMap<>();
-            for (int i = 0; i < names.length; i++)
-            {
-                row.put(names[i], fields.get(i));
-            }
-            rows.add(row);
-        }
-        return rows;
-    }
-
-    private static List<String> fields(final String line)
-    {
-        final List<String> out = new ArrayList<>();
-        final StringBuilder f = new StringBuilder();
-        boolean quoted = false;
-        for (int i = 0; i < line.length(); i++)
-        {
-            final char c = line.charAt(i);
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"')
-                {
-                    f.append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    f.append(c);
-                }
-            }
-            else if (c == '"')
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                out.add(f.toString());
-                f.setLength(0);
-            }
-            else
-            {
-                f.append(c);
-            }
-        }
-        out.add(f.toString());
-        return out;
+        return EndToEndBenchTest.csvRows(Files.readString(file, StandardCharsets.UTF_8), List.of(header.split(",")));
     }
 }

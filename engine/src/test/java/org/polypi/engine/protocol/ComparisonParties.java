@@ -6,15 +6,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 import org.polypi.engine.transport.CostMeter;
 import org.polypi.engine.transport.InMemoryTransport;
@@ -29,8 +25,6 @@ import org.polypi.engine.transport.Transport;
  */
 final class ComparisonParties
 {
-    private static final long RUN_LIMIT_SECONDS = 60;
-
     private ComparisonParties()
     {
     }
@@ -81,41 +75,7 @@ final class ComparisonParties
             });
             final Future<Object> s = done.submit(party(serverT, server));
             final Future<Object> c = done.submit(party(clientT, client));
-            final List<Throwable> failures = new ArrayList<>();
-            for (int i = 0; i < 3; i++)
-            {
-                final Future<Object> f = done.poll(RUN_LIMIT_SECONDS, TimeUnit.SECONDS);
-                if (f == null)
-                {
-                    failures.add(new AssertionError("a party did not finish in " + RUN_LIMIT_SECONDS + " s"));
-                    break;
-                }
-                try
-                {
-                    f.get();
-                }
-                catch (final ExecutionException e)
-                {
-                    failures.add(e.getCause());
-                    for (final InMemoryTransport x : t)
-                    {
-                        x.close();
-                    }
-                }
-            }
-            if (!failures.isEmpty())
-            {
-                final Throwable first = failures.get(0);
-                for (int i = 1; i < failures.size(); i++)
-                {
-                    first.addSuppressed(failures.get(i));
-                }
-                if (first instanceof final Exception e)
-                {
-                    throw e;
-                }
-                throw (Error)first;
-            }
+            ThreeParties.awaitThree(done, t);
             @SuppressWarnings("unchecked") final S sr = (S)s.get();
             @SuppressWarnings("unchecked") final C cr = (C)c.get();
             d.get();

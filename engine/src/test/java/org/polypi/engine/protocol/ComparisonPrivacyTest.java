@@ -38,11 +38,11 @@ final class ComparisonPrivacyTest
             final long[] b = server ? secret.serverReceived() : secret.clientReceived();
             final String who = protocol + ", " + (server ? "server" : "client") + " receives";
             assertEquals(a.length, b.length, who);
-            assertNull(PrivacyTest.bitBalance(a), who + " (zero secret)");
-            assertNull(PrivacyTest.bitBalance(b), who + " (structured secret)");
-            assertNull(PrivacyTest.uniformBytes(a), who + " (zero secret)");
-            assertNull(PrivacyTest.uniformBytes(b), who + " (structured secret)");
-            assertNull(PrivacyTest.sameBytes(a, b), who);
+            assertNull(Uniformity.bitBalance(a), who + " (zero secret)");
+            assertNull(Uniformity.bitBalance(b), who + " (structured secret)");
+            assertNull(Uniformity.uniformBytes(a), who + " (zero secret)");
+            assertNull(Uniformity.uniformBytes(b), who + " (structured secret)");
+            assertNull(Uniformity.sameBytes(a, b), who);
             if (!protocol.equals("maxpool"))
             {
                 assertEquals(Comparison.bytesSent(N) / Long.BYTES, a.length, who);
@@ -52,9 +52,9 @@ final class ComparisonPrivacyTest
                 {
                     final int to = from + (int)(planes * N / Long.SIZE);
                     final String round = who + ", bits of planes [" + from + ", " + to + ")";
-                    assertNull(PrivacyTest.bitBalance(Arrays.copyOfRange(a, from, to)), round + " (zero secret)");
-                    assertNull(PrivacyTest.bitBalance(Arrays.copyOfRange(b, from, to)), round + " (structured)");
-                    assertNull(PrivacyTest.sameBytes(Arrays.copyOfRange(a, from, to), Arrays.copyOfRange(b, from, to)),
+                    assertNull(Uniformity.bitBalance(Arrays.copyOfRange(a, from, to)), round + " (zero secret)");
+                    assertNull(Uniformity.bitBalance(Arrays.copyOfRange(b, from, to)), round + " (structured)");
+                    assertNull(Uniformity.sameBytes(Arrays.copyOfRange(a, from, to), Arrays.copyOfRange(b, from, to)),
                         round);
                     from = to;
                 }
@@ -68,10 +68,10 @@ final class ComparisonPrivacyTest
                     final String round = who + ", opened words [" + from + ", " + to + ")";
                     final long[] x = Arrays.copyOfRange(openedA, from, to);
                     final long[] y = Arrays.copyOfRange(openedB, from, to);
-                    assertNull(PrivacyTest.bitBalance(x), round + " (zero secret)");
-                    assertNull(PrivacyTest.bitBalance(y), round + " (structured secret)");
-                    assertNull(PrivacyTest.uniformBytes(x), round + " (zero secret)");
-                    assertNull(PrivacyTest.sameBytes(x, y), round);
+                    assertNull(Uniformity.bitBalance(x), round + " (zero secret)");
+                    assertNull(Uniformity.bitBalance(y), round + " (structured secret)");
+                    assertNull(Uniformity.uniformBytes(x), round + " (zero secret)");
+                    assertNull(Uniformity.sameBytes(x, y), round);
                     from = to;
                 }
             }

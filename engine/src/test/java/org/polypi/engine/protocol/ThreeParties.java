@@ -90,41 +90,7 @@ final class ThreeParties
             });
             final Future<Object> s = done.submit(party(serverT, server));
             final Future<Object> c = done.submit(party(clientT, client));
-            final List<Throwable> failures = new ArrayList<>();
-            for (int i = 0; i < 3; i++)
-            {
-                final Future<Object> f = done.poll(RUN_LIMIT_SECONDS, TimeUnit.SECONDS);
-                if (f == null)
-                {
-                    failures.add(new AssertionError("a party did not finish in " + RUN_LIMIT_SECONDS + " s"));
-                    break;
-                }
-                try
-                {
-                    f.get();
-                }
-                catch (final ExecutionException e)
-                {
-                    failures.add(e.getCause());
-                    for (final InMemoryTransport x : t)
-                    {
-                        x.close();
-                    }
-                }
-            }
-            if (!failures.isEmpty())
-            {
-                final Throwable first = failures.get(0);
-                for (int i = 1; i < failures.size(); i++)
-                {
-                    first.addSuppressed(failures.get(i));
-                }
-                if (first instanceof final Exception e)
-                {
-                    throw e;
-                }
-                throw (Error)first;
-            }
+            awaitThree(done, t);
             @SuppressWarnings("unchecked") final S sr = (S)s.get();
             @SuppressWarnings("unchecked") final C cr = (C)c.get();
             d.get();
@@ -134,6 +100,49 @@ final class ThreeParties
         finally
         {
             pool.shutdownNow();
+        }
+    }
+
+    /**
+     * Waits for the three parties' tasks of {@code done}; on a failure closes every transport (so that the others
+     * stop waiting) and rethrows the first failure with the others suppressed.
+     */
+    static void awaitThree(final ExecutorCompletionService<Object> done, final InMemoryTransport[] t) throws Exception
+    {
+        final List<Throwable> failures = new ArrayList<>();
+        for (int i = 0; i < 3; i++)
+        {
+            final Future<Object> f = done.poll(RUN_LIMIT_SECONDS, TimeUnit.SECONDS);
+            if (f == null)
+            {
+                failures.add(new AssertionError("a party did not finish in " + RUN_LIMIT_SECONDS + " s"));
+                break;
+            }
+            try
+            {
+                f.get();
+            }
+            catch (final ExecutionException e)
+            {
+                failures.add(e.getCause());
+                for (final InMemoryTransport x : t)
+                {
+                    x.close();
+                }
+            }
+        }
+        if (!failures.isEmpty())
+        {
+            final Throwable first = failures.get(0);
+            for (int i = 1; i < failures.size(); i++)
+            {
+                first.addSuppressed(failures.get(i));
+            }
+            if (first instanceof final Exception e)
+            {
+                throw e;
+            }
+            throw (Error)first;
         }
     }
 

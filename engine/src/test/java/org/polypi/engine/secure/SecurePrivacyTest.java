@@ -27,6 +27,9 @@ import org.polypi.model.Tensor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.polypi.engine.protocol.Uniformity.bitBalance;
+import static org.polypi.engine.protocol.Uniformity.sameBytes;
+import static org.polypi.engine.protocol.Uniformity.uniformBytes;
 
 /**
  * What each computing party receives from the other, on the wire, over a whole secure inference: the client gets
@@ -42,9 +45,6 @@ final class SecurePrivacyTest
     private static final int CLASSES = 10;
     private static final int F = 12;
     private static final int BATCH = 16;
-    private static final double SIGMAS = 5.5;
-    private static final int BINS = 256;
-    private static final double CHI_SQUARE_LIMIT = 255 + 7 * Math.sqrt(510);
 
     /** fc 256-64 with CONSTANT weights, a public quadratic, fc 64-10: structure a leak would show at once. */
     private static CompiledModel structuredModel()
@@ -265,65 +265,5 @@ final class SecurePrivacyTest
         {
             inner.close();
         }
-    }
-
-    static String bitBalance(final long[] words)
-    {
-        final double half = words.length / 2.0;
-        final double sd = Math.sqrt(words.length) / 2;
-        for (int bit = 0; bit < Long.SIZE; bit++)
-        {
-            int ones = 0;
-            for (final long w : words)
-            {
-                ones += (int)(w >>> bit) & 1;
-            }
-            if (Math.abs(ones - half) > SIGMAS * sd)
-            {
-                return "bit " + bit + " set in " + ones + " of " + words.length + " words";
-            }
-        }
-        return null;
-    }
-
-    static String uniformBytes(final long[] words)
-    {
-        final long[] h = histogram(words);
-        final double expected = words.length * (double)Long.BYTES / BINS;
-        double chi = 0;
-        for (final long c : h)
-        {
-            chi += (c - expected) * (c - expected) / expected;
-        }
-        return chi <= CHI_SQUARE_LIMIT ? null : "chi-square against uniform " + chi + " > " + CHI_SQUARE_LIMIT;
-    }
-
-    static String sameBytes(final long[] a, final long[] b)
-    {
-        final long[] ha = histogram(a);
-        final long[] hb = histogram(b);
-        double chi = 0;
-        for (int i = 0; i < BINS; i++)
-        {
-            final double sum = ha[i] + hb[i];
-            if (sum > 0)
-            {
-                chi += (ha[i] - hb[i]) * (double)(ha[i] - hb[i]) / sum;
-            }
-        }
-        return chi <= CHI_SQUARE_LIMIT ? null : "two-sample chi-square " + chi + " > " + CHI_SQUARE_LIMIT;
-    }
-
-    private static long[] histogram(final long[] words)
-    {
-        final long[] h = new long[BINS];
-        for (final long w : words)
-        {
-            for (int b = 0; b < Long.BYTES; b++)
-            {
-                h[(int)(w >>> (8 * b)) & 0xFF]++;
-            }
-        }
-        return h;
     }
 }
