@@ -6,11 +6,13 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.polypi.kernels.FixedPoint;
 import org.polypi.engine.plan.LocalSteps;
+import org.polypi.engine.plan.PlanCompiler;
 import org.polypi.engine.plan.PlanStep;
 import org.polypi.kernels.Kernels;
 import org.polypi.model.Layer;
 import org.polypi.model.ModelGraph;
 import org.polypi.model.ModelHeader;
+import org.polypi.model.ReferenceNetworks;
 import org.polypi.model.Shape;
 import org.polypi.model.Tensor;
 
@@ -432,5 +434,43 @@ final class FixedPointInferenceTest
     private Tensor randomTensor(final Shape shape, final double bound)
     {
         return Tensor.of(shape, randomInputs(shape.size(), bound));
+    }
+
+    @Test
+    void pillarSizedForItsReadersTruncationStillEvaluatesInputsFourTimesTheBound()
+    {
+        // fc (identity) -> PILLAR -> fc (identity) at f = 16, B = 5: the reader truncates PILLAR's output anyway, so
+        // the plan sizes it for inputs up to 2B (output at 52 bits, x^4's copy at 10); the budget's headroom must
+        // still carry inputs of 4B = 20 without a wrap (PlanCompiler.TRUNCATED_INPUT_EXCESS).
+        final int n = 41;
+        final float[] identity = new float[n * n];
+        for (int i = 0; i < n; i++)
+        {
+            identity[i * n + i] = 1f;
+        }
+        final Shape in = Shape.of(n);
+        final ModelGraph graph = ModelGraph.builder(new ModelHeader("test", in, List.of(), 16, 5f)).input("x", in)
+            .add("fc1", Layer.Linear.of(Tensor.of(Shape.of(n, n), identity), null), "x")
+            .add("act", ReferenceNetworks.PILLAR_DEGREE4, "fc1")
+            .add("fc2", Layer.Linear.of(Tensor.of(Shape.of(n, n), identity), null), "act")
+            .output("fc2").build();
+        final FixedPointInference reference = FixedPointInference.of(graph);
+        final PlanStep.Activation act = (PlanStep.Activation)reference.plan().steps().get(1);
+        assertEquals(52, act.outputScale(), act.describe());
+        final float[] x = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            x[i] = -20f + i; // -4B .. 4B
+        }
+        final double[] y = reference.run(x, 1).logits();
+        final long[] ring = reference.trace(x, 1)[act.output()];
+        for (int i = 0; i < n; i++)
+        {
+            final double exact = ReferenceNetworks.PILLAR_DEGREE4.evaluate(x[i]);
+            assertEquals(exact, y[i], 1e-3 * Math.max(1, Math.abs(exact)), "PILLAR at x = " + x[i]);
+            // the secure engine's faithful truncation of this output needs |v| < 2^62 (sized at B it would be 2^62.6)
+            assertTrue(Math.abs(ring[i]) < 1L << PlanCompiler.BUDGET_BITS, "PILLAR output at x = " + x[i] + ": " +
+                ring[i] + " is beyond the truncation's range");
+        }
     }
 }
