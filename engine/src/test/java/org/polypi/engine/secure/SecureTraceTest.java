@@ -13,6 +13,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.polypi.datasets.Dataset;
 import org.polypi.engine.plan.CompiledModel;
+import org.polypi.engine.plan.LocalSteps;
 import org.polypi.engine.plan.Plan;
 import org.polypi.engine.plan.PlanCompiler;
 import org.polypi.engine.plan.PlanStep;
@@ -201,8 +202,7 @@ final class SecureTraceTest
             {
                 fail(t.name() + " element " + i + ": " + got[i] + " is neither the floor " + floor + " nor + 1");
             }
-            final long half = 1L << (t.shift() - 1);
-            assertEquals(floor + ((input[i] & half) != 0 ? 1 : 0), reference[i], t.name() + " element " + i +
+            assertEquals(LocalSteps.roundShift(input[i], t.shift()), reference[i], t.name() + " element " + i +
                 ": the reference rounds " + input[i] + " to nearest");
             ups += (int)d;
         }
