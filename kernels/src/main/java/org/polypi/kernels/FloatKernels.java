@@ -27,6 +27,12 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class FloatKernels
 {
+    static
+    {
+        // Before any of this class's methods can be compiled: see ClassHierarchy.
+        ClassHierarchy.complete();
+    }
+
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
     /** Rows of C per micro-kernel tile. */

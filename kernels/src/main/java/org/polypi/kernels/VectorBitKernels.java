@@ -18,6 +18,12 @@ import static org.polypi.kernels.RingTensor.ELEMENT;
  */
 final class VectorBitKernels
 {
+    static
+    {
+        // Before any of this class's methods can be compiled: see ClassHierarchy.
+        ClassHierarchy.complete();
+    }
+
     private static final VectorSpecies<Long> SPECIES = VectorElementwise.STREAM_SPECIES;
     private static final int LANES = SPECIES.length();
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();

@@ -23,6 +23,12 @@ import static org.polypi.kernels.RingTensor.ELEMENT;
  */
 final class VectorElementwise
 {
+    static
+    {
+        // Before any of this class's methods can be compiled: see ClassHierarchy.
+        ClassHierarchy.complete();
+    }
+
     /**
      * Species of the kernels with at most one multiply per element, which are bound by memory traffic: the
      * preferred species, but no wider than 256 bits. On the AVX-512 reference machine 256-bit loads and stores

@@ -21,6 +21,12 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorFixedPoint
 {
+    static
+    {
+        // Before any of this class's methods can be compiled: see ClassHierarchy.
+        ClassHierarchy.complete();
+    }
+
     private static final VectorSpecies<Long> LONGS = LongVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Double> DOUBLES = VectorSpecies.of(double.class, LONGS.vectorShape());
     /** As many float lanes as long lanes, in half the bits. */

@@ -44,6 +44,12 @@ import static org.polypi.kernels.RingTensor.ELEMENT;
  */
 final class VectorLinear
 {
+    static
+    {
+        // Before any of this class's methods can be compiled: see ClassHierarchy.
+        ClassHierarchy.complete();
+    }
+
     /** Thread count meaning "choose by problem size": one thread below {@link #PARALLEL_MIN_MULTIPLY_ADDS}. */
     static final int AUTO_THREADS = 0;
     /**

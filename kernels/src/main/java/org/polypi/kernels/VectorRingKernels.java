@@ -8,6 +8,12 @@ import java.lang.foreign.MemorySegment;
  */
 public final class VectorRingKernels extends CheckedRingKernels
 {
+    static
+    {
+        // Before any of this class's methods can be compiled: see ClassHierarchy.
+        ClassHierarchy.complete();
+    }
+
     /** The one instance (the backend holds no state). */
     public static final VectorRingKernels INSTANCE = new VectorRingKernels();
     /**
