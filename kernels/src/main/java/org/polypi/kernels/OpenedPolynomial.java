@@ -13,8 +13,9 @@ import static org.polypi.kernels.RingTensor.ELEMENT;
  * {@code sum_t q_t g_t(p)}, {@code g_t(p) = sum_s m_(t+s) C(t+s,t) p^s}, so the material of power t is read once and
  * multiplied once, and each {@code g_t} is a Horner chain in the public {@code p} whose coefficients are computed
  * once per call. As in {@link SelectedPowers}, a block of elements is copied into heap arrays and every step is a
- * plain array loop that C2 vectorizes itself: the pass is bound by memory, 2d + 2 words read and one written per
- * element, against 2d + 1 read, d written, d read again and one written by the unfused composition.
+ * plain array loop that C2 vectorizes itself: the pass is bound by memory, d + w + 2 words read (w the
+ * {@link CandidateDifferences} words, d or about d / 2) and one written per element, against d + w + 1 read, d
+ * written, d read again and one written by the unfused composition.
  */
 final class OpenedPolynomial
 {
@@ -54,15 +55,18 @@ final class OpenedPolynomial
                 throw new IllegalArgumentException("shift of copy " + j + " must be in [0, 63], was " + shifts[j]);
             }
             final int degree = multipliers[j] == null ? 0 : multipliers[j].length;
-            if (degree == 0 || base[j] == null || diff[j] == null || base[j].length != degree ||
-                diff[j].length != degree)
+            if (degree == 0 || base[j] == null || diff[j] == null || base[j].length != degree)
             {
-                throw new IllegalArgumentException("copy " + j + ": base, diff and multipliers must have the same " +
-                    "positive length (the copy's degree)");
+                throw new IllegalArgumentException("copy " + j + ": base and multipliers must have the same " +
+                    "positive length (the copy's degree), and diff must be given");
             }
+            CandidateDifferences.checkCount("copy " + j, shifts[j], degree, diff[j].length);
             for (int i = 0; i < degree; i++)
             {
                 RingTensor.checkCapacity("base[" + j + "][" + i + "]", base[j][i], n);
+            }
+            for (int i = 0; i < diff[j].length; i++)
+            {
                 RingTensor.checkCapacity("diff[" + j + "][" + i + "]", diff[j][i], n);
             }
         }
@@ -84,6 +88,13 @@ final class OpenedPolynomial
         final long[] q = new long[BLOCK];
         final long[] d = new long[BLOCK];
         final long ownConstant = holdsConstant ? constant : 0L;
+        final boolean[] packed = new boolean[copies];
+        final int[] left = new int[copies];
+        for (int j = 0; j < copies; j++)
+        {
+            packed[j] = CandidateDifferences.packed(shifts[j], multipliers[j].length);
+            left[j] = CandidateDifferences.leftShift(shifts[j], packed[j]);
+        }
         for (long from = 0; from < n; from += BLOCK)
         {
             final int len = (int)Math.min(BLOCK, n - from);
@@ -114,7 +125,12 @@ final class OpenedPolynomial
                     else
                     {
                         MemorySegment.copy(base[j][t - 1], ELEMENT, offset, q, 0, len);
-                        MemorySegment.copy(diff[j][t - 1], ELEMENT, offset, d, 0, len);
+                        MemorySegment.copy(diff[j][CandidateDifferences.word(t, packed[j])], ELEMENT, offset, d, 0,
+                            len);
+                        if (packed[j])
+                        {
+                            expand(d, CandidateDifferences.rightShift(t, true), left[j], len);
+                        }
                         addSelectedProduct(acc, q, negMsb, d, g, len);
                     }
                 }
@@ -207,6 +223,15 @@ final class OpenedPolynomial
         for (int e = 0; e < len; e++)
         {
             g[e] = g[e] * p[e] + coefficient;
+        }
+    }
+
+    /** {@code d[e] = (d[e] >>> right) << left}: a packed lane to this party's share of its difference. */
+    private static void expand(final long[] d, final int right, final int left, final int len)
+    {
+        for (int e = 0; e < len; e++)
+        {
+            d[e] = (d[e] >>> right) << left;
         }
     }
 

@@ -70,8 +70,9 @@ public interface RingKernels
 
     /**
      * {@link #powersFromOpened} of a candidate selected by a public bit, fused into one pass: with
-     * {@code p = (c >> shift) + addend} and {@code q_i = base[i-1] - msb(c)·diff[i-1]} (the candidate {@code base} when
-     * the top bit of c is 0, {@code base - diff} when it is 1), writes {@code out[m-1] = sum_{i=0..m} C(m,i) p^(m-i)
+     * {@code p = (c >> shift) + addend} and {@code q_i = base[i-1] - msb(c)·diff_i} (the candidate {@code base} when
+     * the top bit of c is 0, {@code base - diff} when it is 1; {@code diff_i} laid out as {@link CandidateDifferences}
+     * says: {@code diff[i-1]} or, packed, a lane of {@code diff[(i-1)/2]}), writes {@code out[m-1] = sum_{i=0..m} C(m,i) p^(m-i)
      * q_i} for m = 1..d, with {@code q_0} the public 1 held by the party with {@code holdsConstant}. It is the
      * composition {@code shiftRightArithmetic}, {@code addConstant}, d {@code fusedMultiplyAdd}s with
      * {@code c >> 63} and {@code powersFromOpened} (the test oracle), in one pass over memory; every backend shares
@@ -89,18 +90,21 @@ public interface RingKernels
         {
             throw new IllegalArgumentException("shift must be in [0, 63], was " + shift);
         }
-        if (base == null || diff == null || out == null || base.length == 0 || base.length != diff.length ||
-            base.length != out.length)
+        if (base == null || diff == null || out == null || base.length == 0 || base.length != out.length)
         {
-            throw new IllegalArgumentException("base, diff and out must have the same positive length (the degree), " +
-                "were " + (base == null ? "null" : base.length) + ", " + (diff == null ? "null" : diff.length) + " and " +
-                (out == null ? "null" : out.length));
+            throw new IllegalArgumentException("base and out must have the same positive length (the degree), and " +
+                "diff must be given, were " + (base == null ? "null" : base.length) + ", " +
+                (diff == null ? "null" : diff.length) + " and " + (out == null ? "null" : out.length));
         }
+        CandidateDifferences.checkCount("diff", shift, base.length, diff.length);
         for (int i = 0; i < base.length; i++)
         {
             RingTensor.checkCapacity("base[" + i + "]", base[i], n);
-            RingTensor.checkCapacity("diff[" + i + "]", diff[i], n);
             RingTensor.checkCapacity("out[" + i + "]", out[i], n);
+        }
+        for (int i = 0; i < diff.length; i++)
+        {
+            RingTensor.checkCapacity("diff[" + i + "]", diff[i], n);
         }
         SelectedPowers.compute(c, shift, addend, base, diff, holdsConstant, out, n);
     }
@@ -108,7 +112,8 @@ public interface RingKernels
     /**
      * A public-coefficient polynomial of candidate-selected powers, fused into one pass (the engine's one-round
      * activation): for each copy j, with {@code p_j = (c >> shifts[j]) + addends[j]} and
-     * {@code q_(j,i) = base[j][i-1] - msb(c)·diff[j][i-1]}, let {@code x_j^m = sum_{i=0..m} C(m,i) p_j^(m-i) q_(j,i)}
+     * {@code q_(j,i) = base[j][i-1] - msb(c)·diff_(j,i)} ({@code diff[j]} laid out as {@link CandidateDifferences}
+     * says), let {@code x_j^m = sum_{i=0..m} C(m,i) p_j^(m-i) q_(j,i)}
      * as in {@link #selectPowersFromOpened} ({@code q_(j,0)} the public 1 held by the party with
      * {@code holdsConstant}); then
      * {@code out = (holdsConstant ? constant : 0) + zMultiplier·z + sum_j sum_m multipliers[j][m-1]·x_j^m}.

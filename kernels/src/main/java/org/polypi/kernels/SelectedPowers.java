@@ -9,7 +9,8 @@ import static org.polypi.kernels.RingTensor.ELEMENT;
  * The fused form of {@link RingKernels#selectPowersFromOpened}: one pass over the inputs, a block of elements at a
  * time copied into heap arrays, computed with plain {@code long} arithmetic and copied out.
  * <p>
- * Why not the Vector API: this is one pass over 2d + 1 inputs and d outputs per element, so it is bound by memory
+ * Why not the Vector API: this is one pass over d + w + 1 inputs (w the {@link CandidateDifferences} words) and d
+ * outputs per element, so it is bound by memory
  * bandwidth, not arithmetic; and the composed form (a shift, a constant add, d fused multiply-adds and the power
  * expansion, each a whole-tensor vector kernel) ran at 30-70 ns per element in the engine, memory traffic and
  * vector code that C2 had left un-intrinsified together. Bulk segment copies and array loops compile the same way in
@@ -34,8 +35,10 @@ final class SelectedPowers
         final long constant = holdsConstant ? 1L : 0L;
         final long[] cBlock = new long[BLOCK];
         final long[][] q = new long[degree][BLOCK];
-        final long[][] d = new long[degree][BLOCK];
+        final long[] d = new long[BLOCK];
         final long[][] x = new long[degree][BLOCK];
+        final boolean packed = CandidateDifferences.packed(shift, degree);
+        final int left = CandidateDifferences.leftShift(shift, packed);
         for (long from = 0; from < n; from += BLOCK)
         {
             final int len = (int)Math.min(BLOCK, n - from);
@@ -43,8 +46,9 @@ final class SelectedPowers
             for (int i = 0; i < degree; i++)
             {
                 MemorySegment.copy(base[i], ELEMENT, from * Long.BYTES, q[i], 0, len);
-                MemorySegment.copy(diff[i], ELEMENT, from * Long.BYTES, d[i], 0, len);
-                select(cBlock, q[i], d[i], len);
+                MemorySegment.copy(diff[CandidateDifferences.word(i + 1, packed)], ELEMENT, from * Long.BYTES, d, 0,
+                    len);
+                select(cBlock, q[i], d, CandidateDifferences.rightShift(i + 1, packed), left, len);
             }
             toPublicPart(cBlock, shift, addend, len);
             for (int m = degree; m >= 1; m--)
@@ -58,12 +62,16 @@ final class SelectedPowers
         }
     }
 
-    /** {@code q[e] = msb(c[e]) ? q[e] - d[e] : q[e]}: the candidate the public top bit of c picks. */
-    private static void select(final long[] c, final long[] q, final long[] d, final int len)
+    /**
+     * {@code q[e] = msb(c[e]) ? q[e] - diff : q[e]} with {@code diff = (d[e] >>> right) << left}
+     * ({@link CandidateDifferences}): the candidate the public top bit of c picks.
+     */
+    private static void select(final long[] c, final long[] q, final long[] d, final int right, final int left,
+                               final int len)
     {
         for (int e = 0; e < len; e++)
         {
-            q[e] += (c[e] >> (Long.SIZE - 1)) * d[e];
+            q[e] += (c[e] >> (Long.SIZE - 1)) * ((d[e] >>> right) << left);
         }
     }
 

@@ -347,15 +347,23 @@ final class VectorElementwise
                                      final long[][][] horner, final MemorySegment z, final long zMultiplier,
                                      final long ownConstant, final MemorySegment out, final long n)
     {
+        // Per copy: 0 when its differences are stored one per word, else the left shift of its packed lanes.
+        final int[] left = new int[shifts.length];
+        for (int j = 0; j < shifts.length; j++)
+        {
+            left[j] = CandidateDifferences.leftShift(shifts[j],
+                CandidateDifferences.packed(shifts[j], horner[j].length - 1));
+        }
         // Two vectors per step; the tail of fewer than two vectors goes to the scalar step.
         final long pairBytes = (n / (2L * COMPUTE_SPECIES.length())) * 2 * COMPUTE_BYTES;
         for (long offset = 0; offset < pairBytes; offset += 2 * COMPUTE_BYTES)
         {
-            openedPolynomialPair(c, shifts, addends, base, diff, horner, z, zMultiplier, ownConstant, out, offset);
+            openedPolynomialPair(c, shifts, addends, base, diff, left, horner, z, zMultiplier, ownConstant, out,
+                offset);
         }
         for (long e = pairBytes / Long.BYTES; e < n; e++)
         {
-            openedPolynomialScalar(c, shifts, addends, base, diff, horner, z, zMultiplier, ownConstant, out, e);
+            openedPolynomialScalar(c, shifts, addends, base, diff, left, horner, z, zMultiplier, ownConstant, out, e);
         }
     }
 
@@ -365,7 +373,7 @@ final class VectorElementwise
      */
     private static void openedPolynomialPair(final MemorySegment c, final int[] shifts, final long[] addends,
                                              final MemorySegment[][] base, final MemorySegment[][] diff,
-                                             final long[][][] horner, final MemorySegment z,
+                                             final int[] left, final long[][][] horner, final MemorySegment z,
                                              final long zMultiplier, final long ownConstant,
                                              final MemorySegment out, final long offset)
     {
@@ -408,9 +416,18 @@ final class VectorElementwise
                 else
                 {
                     final MemorySegment b = base[j][t - 1];
-                    final MemorySegment d = diff[j][t - 1];
-                    acc0 = acc0.add(load(b, offset).add(negMsb0.mul(load(d, offset))).mul(g0));
-                    acc1 = acc1.add(load(b, offset1).add(negMsb1.mul(load(d, offset1))).mul(g1));
+                    final boolean packed = left[j] != 0;
+                    final MemorySegment d = diff[j][CandidateDifferences.word(t, packed)];
+                    LongVector d0 = load(d, offset);
+                    LongVector d1 = load(d, offset1);
+                    if (packed)
+                    {
+                        final int right = CandidateDifferences.rightShift(t, true);
+                        d0 = d0.lanewise(VectorOperators.LSHR, right).lanewise(VectorOperators.LSHL, left[j]);
+                        d1 = d1.lanewise(VectorOperators.LSHR, right).lanewise(VectorOperators.LSHL, left[j]);
+                    }
+                    acc0 = acc0.add(load(b, offset).add(negMsb0.mul(d0)).mul(g0));
+                    acc1 = acc1.add(load(b, offset1).add(negMsb1.mul(d1)).mul(g1));
                 }
             }
         }
@@ -420,7 +437,7 @@ final class VectorElementwise
 
     private static void openedPolynomialScalar(final MemorySegment c, final int[] shifts, final long[] addends,
                                                final MemorySegment[][] base, final MemorySegment[][] diff,
-                                               final long[][][] horner, final MemorySegment z,
+                                               final int[] left, final long[][][] horner, final MemorySegment z,
                                                final long zMultiplier, final long ownConstant,
                                                final MemorySegment out, final long e)
     {
@@ -447,8 +464,16 @@ final class VectorElementwise
                 {
                     g = g * p + ht[i];
                 }
-                acc += t == 0 ? g : (base[j][t - 1].getAtIndex(ELEMENT, e) +
-                    negMsb * diff[j][t - 1].getAtIndex(ELEMENT, e)) * g;
+                if (t == 0)
+                {
+                    acc += g;
+                    continue;
+                }
+                final boolean packed = left[j] != 0;
+                final long d = CandidateDifferences.expand(
+                    diff[j][CandidateDifferences.word(t, packed)].getAtIndex(ELEMENT, e),
+                    CandidateDifferences.rightShift(t, packed), left[j]);
+                acc += (base[j][t - 1].getAtIndex(ELEMENT, e) + negMsb * d) * g;
             }
         }
         out.setAtIndex(ELEMENT, e, acc);

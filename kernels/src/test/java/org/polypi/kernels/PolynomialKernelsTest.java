@@ -250,7 +250,7 @@ final class PolynomialKernelsTest
             {
                 for (final int degree : new int[]{1, 2, 4, 6})
                 {
-                    for (final int shift : new int[]{0, 1, 16, 62, 63})
+                    for (final int shift : new int[]{0, 1, 16, 32, 33, 62, 63})
                     {
                         final long addend = random.nextLong();
                         final long[] c = new long[n];
@@ -260,11 +260,27 @@ final class PolynomialKernelsTest
                         }
                         final MemorySegment cs = segment(arena, c);
                         final MemorySegment[] base = new MemorySegment[degree];
-                        final MemorySegment[] diff = new MemorySegment[degree];
+                        final MemorySegment[] diff = new MemorySegment[CandidateDifferences.words(shift, degree)];
                         for (int i = 0; i < degree; i++)
                         {
                             base[i] = segment(arena, random.longs(n).toArray());
-                            diff[i] = segment(arena, random.longs(n).toArray());
+                        }
+                        for (int w = 0; w < diff.length; w++)
+                        {
+                            diff[w] = segment(arena, random.longs(n).toArray());
+                        }
+                        // Each power's difference as a full word, expanded from its (possibly packed) word by hand.
+                        final boolean packed = diff.length < degree;
+                        final MemorySegment[] fullDiff = new MemorySegment[degree];
+                        for (int i = 0; i < degree; i++)
+                        {
+                            final long[] words = array(diff[packed ? i / 2 : i]);
+                            for (int e = 0; e < n; e++)
+                            {
+                                words[e] = !packed ? words[e] : i % 2 == 0 ? words[e] << (64 - shift) :
+                                    (words[e] >>> 32) << (64 - shift);
+                            }
+                            fullDiff[i] = segment(arena, words);
                         }
                         for (final boolean holds : new boolean[]{true, false})
                         {
@@ -280,7 +296,7 @@ final class PolynomialKernelsTest
                             for (int i = 0; i < degree; i++)
                             {
                                 q[i] = arena.allocate((long)n * Long.BYTES);
-                                scalar.fusedMultiplyAdd(negMsb, diff[i], base[i], q[i], n);
+                                scalar.fusedMultiplyAdd(negMsb, fullDiff[i], base[i], q[i], n);
                                 expected[i] = arena.allocate((long)n * Long.BYTES);
                                 fused[i] = arena.allocate((long)n * Long.BYTES);
                             }
@@ -300,7 +316,10 @@ final class PolynomialKernelsTest
             final MemorySegment two = segment(arena, 1L, 2L);
             assertMessage(assertThrows(IllegalArgumentException.class, () -> scalar.selectPowersFromOpened(one, 0, 0,
                 new MemorySegment[]{one}, new MemorySegment[0], true, new MemorySegment[]{one}, 1)),
-                "same positive length");
+                "diff: 0 difference words for degree 1 and shift 0, expected 1");
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> scalar.selectPowersFromOpened(one, 16, 0,
+                new MemorySegment[]{one, one}, new MemorySegment[]{one, one}, true, new MemorySegment[]{one, one}, 1)),
+                "diff: 2 difference words for degree 2 and shift 16, expected 1 (packed lanes)");
             assertMessage(assertThrows(IllegalArgumentException.class, () -> scalar.selectPowersFromOpened(one, 64, 0,
                 new MemorySegment[]{one}, new MemorySegment[]{one}, true, new MemorySegment[]{one}, 1)),
                 "shift must be in [0, 63], was 64");
@@ -341,15 +360,20 @@ final class PolynomialKernelsTest
                     for (int j = 0; j < copies; j++)
                     {
                         final int degree = 1 + random.nextInt(6);
-                        shifts[j] = random.nextInt(64);
+                        // Half the copies in the packed range, as the engine's plans mostly are.
+                        shifts[j] = random.nextBoolean() ? 1 + random.nextInt(CandidateDifferences.MAX_PACKED_SHIFT) :
+                            random.nextInt(64);
                         addends[j] = random.nextLong();
                         base[j] = new MemorySegment[degree];
-                        diff[j] = new MemorySegment[degree];
+                        diff[j] = new MemorySegment[CandidateDifferences.words(shifts[j], degree)];
                         multipliers[j] = new long[degree];
+                        for (int w = 0; w < diff[j].length; w++)
+                        {
+                            diff[j][w] = segment(arena, random.longs(n).toArray());
+                        }
                         for (int i = 0; i < degree; i++)
                         {
                             base[j][i] = segment(arena, random.longs(n).toArray());
-                            diff[j][i] = segment(arena, random.longs(n).toArray());
                             // Zeros as the plan has them: skipped powers, and powers taken from another copy.
                             multipliers[j][i] = random.nextInt(3) == 0 ? 0L : random.nextLong();
                         }
@@ -400,7 +424,7 @@ final class PolynomialKernelsTest
                 "shift of copy 0 must be in [0, 63], was 64");
             assertMessage(assertThrows(IllegalArgumentException.class, () -> scalar.polynomialFromOpened(one,
                 new int[]{0}, new long[1], single, single, new long[][]{{1, 2}}, null, 0, true, 0, one, 1)),
-                "copy 0: base, diff and multipliers must have the same positive length");
+                "copy 0: base and multipliers must have the same positive length");
             assertMessage(assertThrows(IllegalArgumentException.class, () -> scalar.polynomialFromOpened(one,
                 new int[]{0}, new long[1], single, single, new long[][]{{1}}, null, 3, true, 0, one, 1)),
                 "z is required");

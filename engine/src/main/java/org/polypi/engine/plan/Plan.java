@@ -360,10 +360,10 @@ public final class Plan
 
     /**
      * Bytes the dealer sends the server for the step per query (docs/protocols.md §3 and §7.2): the linear triple's
-     * {@code C_0} (output-sized), the activation's {@code 2 sum_j k_j} candidate power tensors, the truncation pair's
-     * {@code r >>> s} and {@code msb(r)}, one ReLU piece per ReLU step, masked ReLU (kept positions only) and
-     * max-pool level, each message with its 8-byte trailer; nothing for local steps. The client draws all its
-     * material from its seeds.
+     * {@code C_0} (output-sized), the activation's {@code sum_j (k_j + w_j)} power and difference tensors, the
+     * truncation pair's {@code r >>> s} and {@code msb(r)}, one ReLU piece per ReLU step, masked ReLU (kept positions
+     * only) and max-pool level, each message with its 8-byte trailer; nothing for local steps. The client draws all
+     * its material from its seeds.
      */
     public long dealerBytes(final PlanStep step, final int batch)
     {
@@ -371,7 +371,7 @@ public final class Plan
         {
             case PlanStep.Linear l -> (long)batch * l.outputElements() * ELEMENT_BYTES + TRAILER_BYTES;
             case PlanStep.Activation a -> a.copies() > 0 ?
-                2L * a.totalPowers() * batch * a.inputElements() * ELEMENT_BYTES + TRAILER_BYTES : 0;
+                (long)a.materialTensors() * batch * a.inputElements() * ELEMENT_BYTES + TRAILER_BYTES : 0;
             case PlanStep.Truncate t -> 2L * batch * tensor(t.input()).size() * ELEMENT_BYTES + TRAILER_BYTES;
             case PlanStep.Relu r -> ComparisonDealer.serverMessageBytes(ComparisonMaterial.Kind.RELU,
                 (long)batch * tensor(r.input()).size());

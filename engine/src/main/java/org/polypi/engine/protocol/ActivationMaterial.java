@@ -9,8 +9,10 @@ import org.polypi.kernels.RingTensor;
  * With {@code c = z + 2^62 + r} opened and {@code C = (c >> sh) - 2^(62 - sh)} (arithmetic shift, public), the
  * faithful truncation is {@code x = C + Q} where {@code Q = Q1 = -(r >> sh)} if {@code msb(c) = 0} and
  * {@code Q = Q0 = -(r >> sh) + (1 - msb(r)) 2^(64-sh)} if {@code msb(c) = 1}. The material holds
- * {@code base[j][i-1] = [Q1^i]} and {@code diff[j][i-1] = [Q1^i - Q0^i]} for {@code i = 1..k_j}, so that a party
- * selects {@code [Q^i] = base + (c >> 63) * diff} in one fused multiply-add.
+ * {@code base[j][i-1] = [Q1^i]} for {@code i = 1..k_j} and the differences {@code [Q1^i - Q0^i]} in
+ * {@code diff[j]}, one per word or, for shifts 1 to 32, two per word in lanes of their top {@code sh} bits
+ * ({@link org.polypi.kernels.CandidateDifferences}), so that a party selects {@code [Q^i] = base + (c >> 63) * diff}
+ * in one fused multiply-add.
  * <p>
  * Secure because r is fresh, uniform and used once (enforced): c is uniform; the candidates' shares are fresh
  * additive shares, uniform to each party.

@@ -2,6 +2,8 @@ package org.polypi.engine.protocol;
 
 import java.util.Arrays;
 
+import org.polypi.kernels.CandidateDifferences;
+
 /**
  * What one fused activation opening produces (engine-design.md §2): a list of distinct shifts {@code sh_j}, and for
  * each the highest power {@code k_j} of the truncated copy {@code trunc_{sh_j}(z)} that the step needs. The dealer
@@ -92,13 +94,33 @@ public final class ActivationPlan
     }
 
     /**
-     * Dealer material per activation element: 1 (r) plus both candidates' powers, {@code 1 + 2 * sum_j k_j} ring
-     * elements per party; of these the dealer sends {@code 2 * sum_j k_j} to the server (the rest, and all of the
-     * client's half, comes from the PRG seeds).
+     * Words of candidate differences of copy {@code j} per element: {@code ceil(k_j / 2)} when they are packed
+     * ({@link CandidateDifferences}: shift 1 to 32, degree 2 or more), else {@code k_j}.
+     */
+    public int differenceWords(final int j)
+    {
+        return CandidateDifferences.words(shifts[j], degrees[j]);
+    }
+
+    /** {@code sum_j (k_j + w_j)}: the material tensors after r, i.e. the tensors the dealer sends the server. */
+    public int materialTensors()
+    {
+        int tensors = 0;
+        for (int j = 0; j < shifts.length; j++)
+        {
+            tensors += degrees[j] + differenceWords(j);
+        }
+        return tensors;
+    }
+
+    /**
+     * Dealer material per activation element: 1 (r) plus each copy's candidate powers and difference words,
+     * {@code 1 + sum_j (k_j + w_j)} ring elements per party; of these the dealer sends {@code sum_j (k_j + w_j)} to
+     * the server (the rest, and all of the client's half, comes from the PRG seeds).
      */
     public long materialElementsPerElement()
     {
-        return 1L + 2L * totalPowers();
+        return 1L + materialTensors();
     }
 
     @Override

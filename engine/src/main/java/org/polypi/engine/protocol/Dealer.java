@@ -12,6 +12,7 @@ import java.util.Objects;
 import org.polypi.engine.transport.Party;
 import org.polypi.engine.transport.Transport;
 import org.polypi.kernels.AesCtrPrg;
+import org.polypi.kernels.CandidateDifferences;
 import org.polypi.kernels.Kernels;
 import org.polypi.kernels.RingKernels;
 import org.polypi.kernels.RingTensor;
@@ -335,12 +336,12 @@ public final class Dealer implements AutoCloseable
             final RingTensor q0 = RingTensor.allocate(tmp, shape);
             final RingTensor p1 = RingTensor.allocate(tmp, shape);
             final RingTensor p0 = RingTensor.allocate(tmp, shape);
-            final RingTensor scratch = RingTensor.allocate(tmp, shape);
-            final RingTensor[] corrections = new RingTensor[2 * plan.totalPowers()];
+            final RingTensor[] corrections = new RingTensor[plan.materialTensors()];
             int c = 0;
             for (int j = 0; j < plan.copies(); j++)
             {
                 final int sh = plan.shift(j);
+                final int degree = plan.degree(j);
                 // Q1 = -(r >> sh); Q0 = Q1 + (1 - msb(r)) 2^(64 - sh), see ActivationMaterial.
                 kernels.shiftRightArithmetic(r.segment(), sh, q1.segment(), n);
                 kernels.negate(q1.segment(), q1.segment(), n);
@@ -348,7 +349,8 @@ public final class Dealer implements AutoCloseable
                 kernels.add(q0.segment(), q1.segment(), q0.segment(), n);
                 p1.copyFrom(q1);
                 p0.copyFrom(q0);
-                for (int i = 1; i <= plan.degree(j); i++)
+                final RingTensor[] diffs = new RingTensor[degree];
+                for (int i = 1; i <= degree; i++)
                 {
                     if (i > 1)
                     {
@@ -357,12 +359,27 @@ public final class Dealer implements AutoCloseable
                     }
                     // The client's shares come from its seed; the server gets value - client share.
                     final RingTensor base = client.next(tmp, shape);
-                    final RingTensor diff = client.next(tmp, shape);
                     kernels.sub(p1.segment(), base.segment(), base.segment(), n);
-                    kernels.sub(p1.segment(), p0.segment(), scratch.segment(), n);
-                    kernels.sub(scratch.segment(), diff.segment(), diff.segment(), n);
                     corrections[c++] = base;
-                    corrections[c++] = diff;
+                    diffs[i - 1] = RingTensor.allocate(tmp, shape);
+                    kernels.sub(p1.segment(), p0.segment(), diffs[i - 1].segment(), n);
+                }
+                // Then the copy's difference words, after its bases (MaterialReceiver reads them in this order).
+                final boolean packed = CandidateDifferences.packed(sh, degree);
+                for (int w = 0; w < CandidateDifferences.words(sh, degree); w++)
+                {
+                    final RingTensor word = client.next(tmp, shape);
+                    if (packed)
+                    {
+                        final int low = 2 * w;
+                        CandidateDifferences.packShares(diffs[low].segment(),
+                            low + 1 < degree ? diffs[low + 1].segment() : null, sh, word.segment(), word.segment(), n);
+                    }
+                    else
+                    {
+                        kernels.sub(diffs[w].segment(), word.segment(), word.segment(), n);
+                    }
+                    corrections[c++] = word;
                 }
             }
             sendPiece(seq, tmp, corrections);

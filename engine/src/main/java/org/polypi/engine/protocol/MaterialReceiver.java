@@ -142,7 +142,7 @@ public final class MaterialReceiver
     {
         final long seq = next(session);
         final RingTensor r = stream.next(session.arena(), shape);
-        final int count = 2 * plan.totalPowers();
+        final int count = plan.materialTensors();
         final RingTensor[] flat = party == Party.SERVER ? receive(session, seq, repeat(shape, count)) :
             draw(session.arena(), count, shape);
         final RingTensor[][] base = new RingTensor[plan.copies()][];
@@ -150,12 +150,16 @@ public final class MaterialReceiver
         int c = 0;
         for (int j = 0; j < plan.copies(); j++)
         {
+            // Per copy its k bases, then its difference words (Dealer.activationMaterial's order).
             base[j] = new RingTensor[plan.degree(j)];
-            diff[j] = new RingTensor[plan.degree(j)];
-            for (int i = 0; i < plan.degree(j); i++)
+            diff[j] = new RingTensor[plan.differenceWords(j)];
+            for (int i = 0; i < base[j].length; i++)
             {
                 base[j][i] = flat[c++];
-                diff[j][i] = flat[c++];
+            }
+            for (int w = 0; w < diff[j].length; w++)
+            {
+                diff[j][w] = flat[c++];
             }
         }
         return new ActivationMaterial(Dealer.id(Dealer.ACTIVATION, seq), plan, r, base, diff);

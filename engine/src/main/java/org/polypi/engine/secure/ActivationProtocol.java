@@ -1,5 +1,7 @@
 package org.polypi.engine.secure;
 
+import org.polypi.kernels.CandidateDifferences;
+
 /**
  * How the secure parties compute a polynomial activation's powers (all three parties must use the same one; the
  * dealer deals the matching material). Every choice gives each copy {@code x_j = floor(z / 2^sh_j) + b_j},
@@ -87,7 +89,7 @@ public enum ActivationProtocol
         {
             if (this == FUSED)
             {
-                words += 2L * degrees[j];
+                words += degrees[j] + CandidateDifferences.words(shifts[j], degrees[j]);
                 continue;
             }
             if (shifts[j] > 0)

@@ -59,8 +59,11 @@ import org.polypi.kernels.RingTensor;
  */
 public final class MaterialFile
 {
-    /** Current format version. */
-    public static final int VERSION = 1;
+    /**
+     * Current format version: 2 since an activation's message carries its candidate differences packed
+     * ({@code CandidateDifferences}); a version-1 file is refused by name rather than by its sizes.
+     */
+    public static final int VERSION = 2;
     /** Bytes of the header. */
     public static final int HEADER_BYTES = 160;
     /** Bytes of the trailer after each query's messages. */

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.Test;
+import org.polypi.kernels.CandidateDifferences;
 import org.polypi.model.ActivationKind;
 import org.polypi.model.ActivationStatistics;
 import org.polypi.model.GraphTransforms;
@@ -286,10 +287,17 @@ final class PlanCompilerTest
         assertEquals(8L * batch * (784 + 128 + 128 + 128 + 128 + 10 + 10), online);
         // input, fc1, act1, fc2, act2, fc3, trunc, output
         assertEquals(8, rounds);
-        // triples C_0 (128, 128, 10), act1 one copy of degree 2, act2 copies of degree 1 and 2, the truncation
-        // pair, each of the six pieces with an 8-byte trailer
-        assertEquals(8L * batch * (128 + 128 + 10) + 8L * batch * 128 * (2 * 2 + 2 * 3) + 8L * batch * 10 * 2 +
-            8 * 6, dealer);
+        // triples C_0 (128, 128, 10); act1 one copy of degree 2 at a shift of 1-32 bits, whose two differences
+        // share a word (2 + 1 words, CandidateDifferences); act2 copies of degree 1 (1 + 1) and of degree 2 at 36
+        // bits, too many for a lane (2 + 2); the truncation pair; each of the six pieces with an 8-byte trailer
+        final PlanStep.Activation act1 = (PlanStep.Activation)plan.steps().get(names(plan).indexOf("act1"));
+        final PlanStep.Activation act2 = (PlanStep.Activation)plan.steps().get(names(plan).indexOf("act2"));
+        assertArrayEquals(new int[]{2}, act1.copyDegrees());
+        assertTrue(CandidateDifferences.packed(act1.copyShifts()[0], 2), "act1's copy at shift " +
+            act1.copyShifts()[0]);
+        assertArrayEquals(new int[]{13, 36}, act2.copyShifts());
+        assertEquals(8L * batch * (128 + 128 + 10) + 8L * batch * 128 * ((2 + 1) + (1 + 1) + (2 + 2)) +
+            8L * batch * 10 * 2 + 8 * 6, dealer);
         assertEquals(Plan.HANDSHAKE_BYTES + 8L * (784 * 128 + 128 * 128 + 128 * 10), setup);
     }
 

@@ -101,8 +101,8 @@ final class ActivationTest
             assertEquals(8L * N, e.bytesSent());
             assertEquals(8L * N, e.bytesReceived());
         }
-        assertEquals(16 + 8L * N * 2 * plan.totalPowers() + 8, o.serverMeter().total("setup").bytesReceived(),
-            "the dealer sends the server both candidates' powers, one message");
+        assertEquals(16 + 8L * N * plan.materialTensors() + 8, o.serverMeter().total("setup").bytesReceived(),
+            "the dealer sends the server the powers and their difference words, one message");
     }
 
     /** Over the whole range |z| < 2^62, at shifts 0 to 62: copies are floor or floor + 1 and powers exact. */

@@ -9,6 +9,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.polypi.engine.transport.CostMeter;
 import org.polypi.engine.transport.TransportException;
+import org.polypi.kernels.CandidateDifferences;
 import org.polypi.kernels.Conv2dShape;
 import org.polypi.kernels.Kernels;
 import org.polypi.kernels.RingKernels;
@@ -28,6 +29,11 @@ final class DealerTest
     private static final int POWER_DEGREE = 4;
     private static final int ESPN_DEGREE = 4;
     private static final ActivationPlan PLAN = ActivationPlan.of(new int[]{0, 12, 30, 62}, new int[]{2, 3, 1, 2});
+    /**
+     * PLAN's material tensors: 8 powers and 7 difference words (2 at shift 0, 2 packed for degree 3 at shift 12, 1 at
+     * shift 30 for degree 1, 2 at shift 62).
+     */
+    private static final long ACTIVATION_TENSORS = 15;
     private static final LinearOp CONV = new LinearOp.Conv2d(new Conv2dShape(2, 3, 5, 5, 4, 3, 3, 2, 1));
     private static final RingKernels ORACLE = Kernels.byName("scalar");
 
@@ -72,10 +78,19 @@ final class DealerTest
             t.put("ar", am.r().toArray());
             for (int j = 0; j < PLAN.copies(); j++)
             {
+                final boolean packed = CandidateDifferences.packed(PLAN.shift(j), PLAN.degree(j));
+                assertEquals(PLAN.differenceWords(j), am.diff()[j].length, "copy " + j + " difference words");
                 for (int i = 1; i <= PLAN.degree(j); i++)
                 {
                     t.put("base" + j + "." + i, am.base()[j][i - 1].toArray());
-                    t.put("diff" + j + "." + i, am.diff()[j][i - 1].toArray());
+                    // This party's share of the difference, expanded from its (packed) word.
+                    final long[] share = am.diff()[j][CandidateDifferences.word(i, packed)].toArray();
+                    for (int e = 0; e < share.length; e++)
+                    {
+                        share[e] = CandidateDifferences.expand(share[e], CandidateDifferences.rightShift(i, packed),
+                            CandidateDifferences.leftShift(PLAN.shift(j), packed));
+                    }
+                    t.put("diff" + j + "." + i, share);
                 }
             }
             final EspnTuple et = m.espnTuple(s, ESPN_DEGREE, SHAPE);
@@ -185,7 +200,7 @@ final class DealerTest
         // an 8-byte trailer.
         final long trailer = 8;
         final long serverPayload = 8L * (N + 0 + CONV.outputSize() + 2L * N + (POWER_DEGREE - 1L) * N +
-            2L * PLAN.totalPowers() * N + (long)EspnTuple.productCount(ESPN_DEGREE) * N) + 7 * trailer;
+            ACTIVATION_TENSORS * N + (long)EspnTuple.productCount(ESPN_DEGREE) * N) + 7 * trailer;
         final CostMeter.Entry client = o.clientMeter().total(null);
         final CostMeter.Entry server = o.serverMeter().total(null);
         assertEquals(16, client.bytesReceived());
