@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -19,6 +20,12 @@ import java.util.concurrent.locks.LockSupport;
  * to the pair's {@link BufferPool}. Recycling matters: a fresh heap array per message made sending a 512 KiB
  * opening cost about 0.3 ms (allocation and zeroing outside the TLAB) where the copy takes 25 µs, and its garbage
  * brought a young collection every few W3 queries.
+ * <p>
+ * A message larger than {@link BufferPool#LARGE_MESSAGE_BYTES} (dealer material at batch 64) is not pooled: it gets a
+ * buffer of its exact size in an arena of its own, closed as soon as the receiver has copied it out, or when the
+ * receiver's transport closes with it still queued. Pooled power-of-two buffers in automatic arenas left that memory
+ * to the garbage collector, which a heap with little garbage runs rarely: the W4 SENet batch-64 cell (3.1 GB of
+ * material per query, in 4 GiB buffers) grew the bench process to 24 GB and was killed.
  * <p>
  * A receive waits at most the configured timeout; closing a party's transport puts a poison message on each of its
  * outgoing queues so that a peer waiting on it fails at once with a clear error instead of timing out.
@@ -44,7 +51,7 @@ public final class InMemoryTransport implements Transport
     static final long MIN_PARK_NANOS = 1_000;
     /** Longest park period: bounds the latency a long wait (e.g. for the dealer) adds once the message is in. */
     static final long MAX_PARK_NANOS = 100_000;
-    private static final Message CLOSED = new Message(MemorySegment.NULL, -1);
+    private static final Message CLOSED = new Message(MemorySegment.NULL, -1, null);
 
     private final Party self;
     private final Map<Party, Channel> outgoing;
@@ -117,19 +124,46 @@ public final class InMemoryTransport implements Transport
             throw new TransportException(self + ": cannot send to " + to + ", this transport is closed");
         }
         final long length = message.byteSize();
-        final MemorySegment buffer = channel.pool.take(length);
+        final Arena owner = length > BufferPool.LARGE_MESSAGE_BYTES ? Arena.ofShared() : null;
+        final MemorySegment buffer;
+        if (owner != null)
+        {
+            buffer = owner.allocate(length, Long.BYTES);
+            channel.largeLive.incrementAndGet();
+        }
+        else
+        {
+            buffer = channel.pool.take(length);
+        }
         MemorySegment.copy(message, 0, buffer, 0, length);
-        final Message m = new Message(buffer, length);
+        final Message m = new Message(buffer, length, owner);
         final long start = System.nanoTime();
         long park = MIN_PARK_NANOS;
-        while (!channel.offer(m))
+        boolean queued = false;
+        try
         {
-            if (System.nanoTime() - start >= timeoutNs)
+            while (!channel.offer(m))
             {
-                throw new TransportException(self + ": " + to + " stopped reading (" + QUEUE_CAPACITY +
-                    " messages waiting after " + Duration.ofNanos(timeoutNs) + ")");
+                if (System.nanoTime() - start >= timeoutNs)
+                {
+                    throw new TransportException(self + ": " + to + " stopped reading (" + QUEUE_CAPACITY +
+                        " messages waiting after " + Duration.ofNanos(timeoutNs) + ")");
+                }
+                park = idle(park, "sending to " + to);
             }
-            park = idle(park, "sending to " + to);
+            queued = true;
+        }
+        finally
+        {
+            if (!queued)
+            {
+                channel.release(m);
+            }
+        }
+        if (channel.receiverClosed)
+        {
+            // The receiver closed (perhaps after draining): nobody will read this, so free what is queued now.
+            channel.drain();
         }
         meter.countSent(length);
     }
@@ -175,12 +209,12 @@ public final class InMemoryTransport implements Transport
         }
         if (message.length() != into.byteSize())
         {
-            channel.pool.give(message.buffer());
+            channel.release(message);
             throw new TransportException(self + ": " + from + " sent " + message.length() + " bytes where " +
                 into.byteSize() + " were expected");
         }
         MemorySegment.copy(message.buffer(), 0, into, 0, message.length());
-        channel.pool.give(message.buffer());
+        channel.release(message);
         meter.countReceived(message.length());
     }
 
@@ -221,6 +255,12 @@ public final class InMemoryTransport implements Transport
             // peer is not reading anyway and its own timeout ends the wait.
             q.forceOffer(CLOSED);
         }
+        for (final Channel q : incoming.values())
+        {
+            // Nothing will read these any more: free the large buffers now rather than never.
+            q.receiverClosed = true;
+            q.drain();
+        }
     }
 
     private Channel channel(final Map<Party, Channel> channels, final Party peer)
@@ -242,6 +282,37 @@ public final class InMemoryTransport implements Transport
         private final ConcurrentLinkedQueue<Message> queue = new ConcurrentLinkedQueue<>();
         private final AtomicInteger size = new AtomicInteger();
         private final BufferPool pool = new BufferPool();
+        /** Set when the receiving side closed; a sender that sees it frees what it queued. */
+        private volatile boolean receiverClosed;
+        /** Large buffers allocated for this channel and not yet freed. */
+        private final AtomicLong largeLive = new AtomicLong();
+
+        /** Hands a read (or refused) message's buffer back: to the pool, or its own arena closed. */
+        void release(final Message m)
+        {
+            if (m.owner() != null)
+            {
+                m.owner().close();
+                largeLive.decrementAndGet();
+            }
+            else
+            {
+                pool.give(m.buffer());
+            }
+        }
+
+        /** Removes every queued message and frees the large ones (the close marker included, which owns nothing). */
+        void drain()
+        {
+            Message m;
+            while ((m = poll()) != null)
+            {
+                if (m.owner() != null)
+                {
+                    release(m);
+                }
+            }
+        }
 
         /** Enqueues unless {@link #QUEUE_CAPACITY} messages already wait. */
         boolean offer(final Message m)
@@ -273,9 +344,30 @@ public final class InMemoryTransport implements Transport
         }
     }
 
-    /** A message in flight: the first {@code length} bytes of a pooled buffer. */
-    private record Message(MemorySegment buffer, long length)
+    /**
+     * A message in flight: the first {@code length} bytes of a pooled buffer, or all of a buffer that {@code owner}
+     * (not null for a large message) holds alone.
+     */
+    private record Message(MemorySegment buffer, long length, Arena owner)
     {
+    }
+
+    /**
+     * Large-message buffers allocated and not yet freed on this party's channels, both directions (tests check that
+     * none is left behind).
+     */
+    long largeBuffersLive()
+    {
+        long live = 0;
+        for (final Channel q : outgoing.values())
+        {
+            live += q.largeLive.get();
+        }
+        for (final Channel q : incoming.values())
+        {
+            live += q.largeLive.get();
+        }
+        return live;
     }
 
     /**
@@ -290,6 +382,9 @@ public final class InMemoryTransport implements Transport
         static final int MIN_CLASS = 6;
         private static final int CLASSES = Long.SIZE;
         private static final long RETAINED_BYTES_PER_CLASS = 32L << 20;
+        /** Messages above this size bypass the pool (see the class comment). */
+        static final long LARGE_MESSAGE_BYTES = RETAINED_BYTES_PER_CLASS;
+
         private static final int MAX_RETAINED_BUFFERS = 64;
 
         private final List<ConcurrentLinkedQueue<MemorySegment>> free = new ArrayList<>(CLASSES);

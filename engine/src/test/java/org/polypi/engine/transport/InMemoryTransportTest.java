@@ -77,6 +77,43 @@ final class InMemoryTransportTest
         }
     }
 
+    /**
+     * A message above the pool's limit arrives intact in a buffer of its own, which is freed when it is read, when a
+     * wrong-size read refuses it, when its receiver closes with it queued, and when it is sent to a closed receiver.
+     */
+    @Test
+    void largeMessagesAreFreedWhenReadRefusedOrAbandoned()
+    {
+        final InMemoryTransport[] t = InMemoryTransport.connectThree(Duration.ofSeconds(5));
+        final InMemoryTransport dealer = t[Party.DEALER.id()];
+        final InMemoryTransport server = t[Party.SERVER.id()];
+        final int words = (int)(InMemoryTransport.BufferPool.LARGE_MESSAGE_BYTES / Long.BYTES) + 3;
+        final long[] sent = new java.util.SplittableRandom(5).longs(words).toArray();
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment message = arena.allocateFrom(ValueLayout.JAVA_LONG, sent);
+            final MemorySegment into = arena.allocate(message.byteSize());
+            dealer.send(Party.SERVER, message);
+            assertEquals(1, dealer.largeBuffersLive());
+            server.receive(Party.DEALER, into);
+            assertArrayEquals(sent, into.toArray(ValueLayout.JAVA_LONG));
+            assertEquals(0, dealer.largeBuffersLive(), "read: freed");
+
+            dealer.send(Party.SERVER, message);
+            assertThrows(TransportException.class, () -> server.receive(Party.DEALER, arena.allocate(8)));
+            assertEquals(0, dealer.largeBuffersLive(), "refused for its size: freed");
+
+            dealer.send(Party.SERVER, message);
+            dealer.send(Party.SERVER, message);
+            assertEquals(2, server.largeBuffersLive());
+            server.close();
+            assertEquals(0, server.largeBuffersLive(), "queued when the receiver closed: freed");
+
+            dealer.send(Party.SERVER, message);
+            assertEquals(0, dealer.largeBuffersLive(), "sent to a closed receiver: freed at once");
+        }
+    }
+
     @Test
     void bufferPoolRecyclesByPowerOfTwoClass()
     {
