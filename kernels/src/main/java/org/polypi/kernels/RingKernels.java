@@ -110,6 +110,25 @@ public interface RingKernels
     }
 
     /**
+     * The share of a faithful truncation by {@code shift} bits once its masked value {@code c} is open: {@code out =
+     * (1 - msb(c))·msbR·2^(64-shift) - rShifted}, plus {@code (c >>> shift) + addend} for the party with
+     * {@code holdsConstant}, where {@code msbR} and {@code rShifted} are this party's shares of the mask's top bit and
+     * of the mask shifted right. It is the composition of {@code shiftRightArithmetic}, {@code multiplyConstant},
+     * {@code multiply}, {@code add}, {@code sub} and {@code addConstant} the protocol used before (the test oracle),
+     * in one pass; every backend shares one implementation (see {@code OpenedTruncation}). {@code out} may alias
+     * {@code c}; no other overlap is allowed.
+     *
+     * @throws IllegalArgumentException if {@code shift} is outside [1, 63] or a segment is too small or closed.
+     */
+    default void truncationFromOpened(final MemorySegment c, final int shift, final MemorySegment msbR,
+                                      final MemorySegment rShifted, final boolean holdsConstant, final long addend,
+                                      final MemorySegment out, final long n)
+    {
+        OpenedTruncation.check(c, shift, msbR, rShifted, out, n);
+        OpenedTruncation.compute(c, shift, msbR, rShifted, holdsConstant, addend, out, n);
+    }
+
+    /**
      * A public-coefficient polynomial of candidate-selected powers, fused into one pass (the engine's one-round
      * activation): for each copy j, with {@code p_j = (c >> shifts[j]) + addends[j]} and
      * {@code q_(j,i) = base[j][i-1] - msb(c)·diff_(j,i)} ({@code diff[j]} laid out as {@link CandidateDifferences}

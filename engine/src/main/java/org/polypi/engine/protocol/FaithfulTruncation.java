@@ -56,29 +56,9 @@ public final class FaithfulTruncation
                 k.addConstant(c.segment(), OFFSET, c.segment(), n);
             }
             Opener.open(session, new RingTensor[]{c}, new RingTensor[]{c});
-            final long wrap = RingOps.pow2(RingOps.RING_BITS - s);
-            final RingTensor notMsbC = RingTensor.allocate(tmp, x.shape());
-            RingOps.negatedMsb(k, c.segment(), notMsbC.segment(), n);
-            RingTensor publicPart = null;
-            if (session.holdsConstants())
-            {
-                // (c >>> s) - 2^(62-s), added by party 0 only. c >> s sign-extends, that is subtracts
-                // msb(c) 2^(64-s); -msb(c) is in notMsbC at this point. c itself is not needed afterwards.
-                publicPart = RingTensor.allocate(tmp, x.shape());
-                k.shiftRightArithmetic(c.segment(), s, publicPart.segment(), n);
-                k.multiplyConstant(notMsbC.segment(), -wrap, c.segment(), n);
-                k.add(publicPart.segment(), c.segment(), publicPart.segment(), n);
-                k.addConstant(publicPart.segment(), -(OFFSET >>> s), publicPart.segment(), n);
-            }
-            k.addConstant(notMsbC.segment(), 1L, notMsbC.segment(), n);
-            // y = (1 - msb(c)) [msb(r)] 2^(64-s) - [r >>> s] (+ the public part)
-            k.multiply(notMsbC.segment(), pair.msb().segment(), y.segment(), n);
-            k.multiplyConstant(y.segment(), wrap, y.segment(), n);
-            k.sub(y.segment(), pair.rShifted().segment(), y.segment(), n);
-            if (publicPart != null)
-            {
-                k.add(y.segment(), publicPart.segment(), y.segment(), n);
-            }
+            // y = (1 - msb(c)) [msb(r)] 2^(64-s) - [r >>> s], and party 0 adds the public (c >>> s) - 2^(62-s).
+            k.truncationFromOpened(c.segment(), s, pair.msb().segment(), pair.rShifted().segment(),
+                session.holdsConstants(), -(OFFSET >>> s), y.segment(), n);
         }
         return y;
     }
