@@ -3,7 +3,7 @@ package org.polypi.engine.plan;
 import java.util.Arrays;
 import java.util.Objects;
 
-import org.polypi.kernels.CandidateDifferences;
+import org.polypi.engine.protocol.ActivationPlan;
 import org.polypi.kernels.Conv2dShape;
 
 /**
@@ -547,16 +547,11 @@ public sealed interface PlanStep permits PlanStep.Linear, PlanStep.SumPool, Plan
 
         /**
          * {@code sum_j (k_j + w_j)}: the material tensors the dealer sends the server per opening, every copy's powers
-         * and its {@link CandidateDifferences} words.
+         * and its {@code CandidateDifferences} words ({@link ActivationPlan#materialTensors(int[], int[])}).
          */
         public int materialTensors()
         {
-            int tensors = 0;
-            for (int j = 0; j < copyDegrees.length; j++)
-            {
-                tensors += copyDegrees[j] + CandidateDifferences.words(copyShifts[j], copyDegrees[j]);
-            }
-            return tensors;
+            return ActivationPlan.materialTensors(copyShifts, copyDegrees);
         }
 
         /** Copy index of power k, or {@link #DIRECT} or {@link #SKIPPED}. */

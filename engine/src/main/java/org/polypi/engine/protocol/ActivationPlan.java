@@ -87,6 +87,12 @@ public final class ActivationPlan
         return -1;
     }
 
+    /** The highest power over all copies. */
+    public int maxDegree()
+    {
+        return Arrays.stream(degrees).max().orElseThrow();
+    }
+
     /** {@code sum_j k_j}: power tensors the protocol returns per element. */
     public int totalPowers()
     {
@@ -105,10 +111,19 @@ public final class ActivationPlan
     /** {@code sum_j (k_j + w_j)}: the material tensors after r, i.e. the tensors the dealer sends the server. */
     public int materialTensors()
     {
+        return materialTensors(shifts, degrees);
+    }
+
+    /**
+     * {@code sum_j (k_j + w_j)} for copies with these shifts and highest powers: every copy's candidate powers and
+     * its {@link CandidateDifferences} words (the one formula the dealer, the receiver and the cost model share).
+     */
+    public static int materialTensors(final int[] shifts, final int[] degrees)
+    {
         int tensors = 0;
         for (int j = 0; j < shifts.length; j++)
         {
-            tensors += degrees[j] + differenceWords(j);
+            tensors += degrees[j] + CandidateDifferences.words(shifts[j], degrees[j]);
         }
         return tensors;
     }

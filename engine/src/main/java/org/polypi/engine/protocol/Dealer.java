@@ -337,6 +337,12 @@ public final class Dealer implements AutoCloseable
             final RingTensor p1 = RingTensor.allocate(tmp, shape);
             final RingTensor p0 = RingTensor.allocate(tmp, shape);
             final RingTensor[] corrections = new RingTensor[plan.materialTensors()];
+            // Each copy's full differences, before they are packed or split; reused from copy to copy.
+            final RingTensor[] diffs = new RingTensor[plan.maxDegree()];
+            for (int i = 0; i < diffs.length; i++)
+            {
+                diffs[i] = RingTensor.allocate(tmp, shape);
+            }
             int c = 0;
             for (int j = 0; j < plan.copies(); j++)
             {
@@ -349,7 +355,6 @@ public final class Dealer implements AutoCloseable
                 kernels.add(q0.segment(), q1.segment(), q0.segment(), n);
                 p1.copyFrom(q1);
                 p0.copyFrom(q0);
-                final RingTensor[] diffs = new RingTensor[degree];
                 for (int i = 1; i <= degree; i++)
                 {
                     if (i > 1)
@@ -361,7 +366,6 @@ public final class Dealer implements AutoCloseable
                     final RingTensor base = client.next(tmp, shape);
                     kernels.sub(p1.segment(), base.segment(), base.segment(), n);
                     corrections[c++] = base;
-                    diffs[i - 1] = RingTensor.allocate(tmp, shape);
                     kernels.sub(p1.segment(), p0.segment(), diffs[i - 1].segment(), n);
                 }
                 // Then the copy's difference words, after its bases (MaterialReceiver reads them in this order).

@@ -1,6 +1,6 @@
 package org.polypi.engine.secure;
 
-import org.polypi.kernels.CandidateDifferences;
+import org.polypi.engine.protocol.ActivationPlan;
 
 /**
  * How the secure parties compute a polynomial activation's powers (all three parties must use the same one; the
@@ -83,15 +83,14 @@ public enum ActivationProtocol
     /** Ring elements the dealer sends the server per input element (trailers aside), and pieces (trailers). */
     public long[] dealerElementsAndPieces(final int[] shifts, final int[] degrees)
     {
+        if (this == FUSED)
+        {
+            return new long[]{ActivationPlan.materialTensors(shifts, degrees), shifts.length > 0 ? 1 : 0};
+        }
         long words = 0;
         long pieces = 0;
         for (int j = 0; j < shifts.length; j++)
         {
-            if (this == FUSED)
-            {
-                words += degrees[j] + CandidateDifferences.words(shifts[j], degrees[j]);
-                continue;
-            }
             if (shifts[j] > 0)
             {
                 words += 2;
@@ -104,6 +103,6 @@ public enum ActivationProtocol
                 pieces += this == CRYPTEN ? degrees[j] - 1 : 1;
             }
         }
-        return new long[]{words, this == FUSED ? (shifts.length > 0 ? 1 : 0) : pieces};
+        return new long[]{words, pieces};
     }
 }
