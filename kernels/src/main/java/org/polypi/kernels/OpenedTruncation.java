@@ -32,10 +32,13 @@ final class OpenedTruncation
         RingTensor.checkCapacity("out", out, n);
     }
 
-    /** Trusted arguments (checked by {@link RingKernels#truncationFromOpened}). */
-    static void compute(final MemorySegment c, final int shift, final MemorySegment msbR,
-                        final MemorySegment rShifted, final boolean holdsConstant, final long addend,
-                        final MemorySegment out, final long n)
+    /**
+     * Trusted arguments (checked by {@link RingKernels#truncationFromOpened}); with {@code cPeer} not null the opened
+     * value is {@code c + cPeer + cOffset} ({@link RingKernels#truncationFromMaskedShares}).
+     */
+    static void compute(final MemorySegment c, final MemorySegment cPeer, final long cOffset, final int shift,
+                        final MemorySegment msbR, final MemorySegment rShifted, final boolean holdsConstant,
+                        final long addend, final MemorySegment out, final long n)
     {
         final long wrap = 1L << (Long.SIZE - shift);
         final long[] cBlock = new long[BLOCK];
@@ -47,6 +50,12 @@ final class OpenedTruncation
             final int len = (int)Math.min(BLOCK, n - from);
             final long offset = from * Long.BYTES;
             MemorySegment.copy(c, ELEMENT, offset, cBlock, 0, len);
+            if (cPeer != null)
+            {
+                // y is free until the end of the block: it holds the peer's share meanwhile.
+                MemorySegment.copy(cPeer, ELEMENT, offset, y, 0, len);
+                addShares(cBlock, y, cOffset, len);
+            }
             MemorySegment.copy(msbR, ELEMENT, offset, m, 0, len);
             MemorySegment.copy(rShifted, ELEMENT, offset, q, 0, len);
             if (holdsConstant)
@@ -58,6 +67,15 @@ final class OpenedTruncation
                 shareOnly(cBlock, m, q, wrap, y, len);
             }
             MemorySegment.copy(y, 0, out, ELEMENT, offset, len);
+        }
+    }
+
+    /** {@code c[e] += peer[e] + offset}: the opened value from the two masked shares. */
+    private static void addShares(final long[] c, final long[] peer, final long offset, final int len)
+    {
+        for (int e = 0; e < len; e++)
+        {
+            c[e] += peer[e] + offset;
         }
     }
 

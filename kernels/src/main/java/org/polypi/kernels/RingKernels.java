@@ -125,7 +125,7 @@ public interface RingKernels
                                       final MemorySegment out, final long n)
     {
         OpenedTruncation.check(c, shift, msbR, rShifted, out, n);
-        OpenedTruncation.compute(c, shift, msbR, rShifted, holdsConstant, addend, out, n);
+        OpenedTruncation.compute(c, null, 0L, shift, msbR, rShifted, holdsConstant, addend, out, n);
     }
 
     /**
@@ -153,6 +153,25 @@ public interface RingKernels
         OpenedPolynomial.check(c, shifts, addends, base, diff, multipliers, z, zMultiplier, out, n);
         OpenedPolynomial.compute(c, shifts, addends, base, diff, multipliers, z, zMultiplier, holdsConstant, constant,
             out, n);
+    }
+
+    /**
+     * {@link #truncationFromOpened} of the opened value {@code c = cOwn + cPeer + cOffset} given as its two masked
+     * shares: what an opening leaves before anyone adds (this party's share and the peer's message, read in place,
+     * possibly read-only), so the sum is formed in this kernel's own pass rather than written and read back. Its
+     * composition with {@link #add} and {@link #addConstant} is the test oracle. {@code out} must not overlap
+     * {@code cPeer}; it may alias {@code cOwn}.
+     *
+     * @throws IllegalArgumentException as {@link #truncationFromOpened}, or if {@code cPeer} is too small.
+     */
+    default void truncationFromMaskedShares(final MemorySegment cOwn, final MemorySegment cPeer, final long cOffset,
+                                            final int shift, final MemorySegment msbR,
+                                            final MemorySegment rShifted, final boolean holdsConstant,
+                                            final long addend, final MemorySegment out, final long n)
+    {
+        OpenedTruncation.check(cOwn, shift, msbR, rShifted, out, n);
+        RingTensor.checkCapacity("cPeer", cPeer, n);
+        OpenedTruncation.compute(cOwn, cPeer, cOffset, shift, msbR, rShifted, holdsConstant, addend, out, n);
     }
 
     // ---- linear algebra ----------------------------------------------------------------------------------

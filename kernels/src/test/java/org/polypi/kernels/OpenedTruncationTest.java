@@ -67,6 +67,19 @@ final class OpenedTruncationTest
                             k.truncationFromOpened(cs, shift, msbR, rShifted, holds, addend, fused, n);
                             assertArrayEquals(array(expected), array(fused), k + ", n " + n + ", shift " + shift +
                                 ", holds " + holds);
+                            // From the opening's two masked shares, the peer's read-only: c = own + peer + offset.
+                            final long offset = random.nextLong();
+                            final long[] own = random.longs(n).toArray();
+                            final long[] peer = new long[n];
+                            for (int e = 0; e < n; e++)
+                            {
+                                peer[e] = c[e] - own[e] - offset;
+                            }
+                            final MemorySegment ownShare = segment(arena, own);
+                            k.truncationFromMaskedShares(ownShare, segment(arena, peer).asReadOnly(), offset, shift,
+                                msbR, rShifted, holds, addend, ownShare, n);
+                            assertArrayEquals(array(expected), array(ownShare), k + " from shares (in place), n " +
+                                n + ", shift " + shift + ", holds " + holds);
                         }
                     }
                 }
@@ -77,6 +90,11 @@ final class OpenedTruncationTest
                 one, true, 0, one, 1)), "shift must be in [1, 63], was 0");
             assertMessage(assertThrows(IllegalArgumentException.class, () -> scalar.truncationFromOpened(two, 3, two,
                 one, true, 0, two, 2)), "rShifted");
+            for (final RingKernels k : new RingKernels[]{scalar, VectorRingKernels.INSTANCE})
+            {
+                assertMessage(assertThrows(IllegalArgumentException.class, () -> k.truncationFromMaskedShares(two,
+                    one, 0, 3, two, two, true, 0, two, 2)), "cPeer");
+            }
         }
     }
 }

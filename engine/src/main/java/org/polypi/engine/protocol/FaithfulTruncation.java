@@ -49,16 +49,14 @@ public final class FaithfulTruncation
         final RingTensor y = session.allocate(x.shape());
         try (Arena tmp = session.temporaries())
         {
-            final RingTensor c = RingTensor.allocate(tmp, x.shape());
-            k.add(x.segment(), pair.r().segment(), c.segment(), n);
-            if (session.holdsConstants())
-            {
-                k.addConstant(c.segment(), OFFSET, c.segment(), n);
-            }
-            Opener.open(session, new RingTensor[]{c}, new RingTensor[]{c});
+            // This party's masked share x_i + r_i. The opened c = x + r + 2^62 is formed inside the share's kernel
+            // from it and the peer's message (both parties add the public offset there), never written out.
+            final RingTensor mine = RingTensor.allocate(tmp, x.shape());
+            k.add(x.segment(), pair.r().segment(), mine.segment(), n);
             // y = (1 - msb(c)) [msb(r)] 2^(64-s) - [r >>> s], and party 0 adds the public (c >>> s) - 2^(62-s).
-            k.truncationFromOpened(c.segment(), s, pair.msb().segment(), pair.rShifted().segment(),
-                session.holdsConstants(), -(OFFSET >>> s), y.segment(), n);
+            Opener.openWith(session, mine, peer -> k.truncationFromMaskedShares(mine.segment(), peer, OFFSET, s,
+                pair.msb().segment(), pair.rShifted().segment(), session.holdsConstants(), -(OFFSET >>> s),
+                y.segment(), n));
         }
         return y;
     }

@@ -199,8 +199,12 @@ public final class MaterialReceiver
     }
 
     /**
-     * Receives one piece's message into one segment of the session's arena and returns views of its tensors, after
-     * checking the sequence trailer.
+     * Receives one piece's message, checks its sequence trailer and copies each of its tensors into a tensor of its
+     * own in the session's arena. Own tensors rather than views of one message: a message's tensors start at offsets
+     * that are multiples of their size, the same offset modulo 4 KiB for every tensor of a large piece, and a kernel
+     * streaming them together (the fused activation reads ten) then hits the same L1 sets with every stream; the
+     * query arena staggers separate allocations (see {@code QueryArena}). Over the in-memory transport the tensors
+     * are copied straight from its buffer, so this costs no more than receiving into one segment did.
      */
     private static RingTensor[] receive(final PartySession session, final long seq, final int[]... shapes)
     {
@@ -212,21 +216,26 @@ public final class MaterialReceiver
             bytes[i] = elements(shapes[i]) * RingTensor.ELEMENT_BYTES;
             total += bytes[i];
         }
-        final MemorySegment message = session.arena().allocate(total + Dealer.TRAILER_BYTES,
-            RingTensor.ALIGNMENT_BYTES);
-        session.transport().receive(Party.DEALER, message);
-        final long got = message.get(Dealer.TRAILER, total);
-        if (got != seq)
-        {
-            throw new TransportException(session.party() + ": dealer sent material #" + got + " where #" + seq +
-                " was expected (the parties requested material in different orders)");
-        }
+        final long tensorBytes = total;
         final RingTensor[] out = new RingTensor[shapes.length];
-        long offset = 0;
-        for (int i = 0; i < shapes.length; i++)
+        try (Arena scratch = Arena.ofConfined())
         {
-            out[i] = RingTensor.wrap(message.asSlice(offset, bytes[i]), shapes[i]);
-            offset += bytes[i];
+            session.transport().receive(Party.DEALER, total + Dealer.TRAILER_BYTES, scratch, message ->
+            {
+                final long got = message.get(Dealer.TRAILER, tensorBytes);
+                if (got != seq)
+                {
+                    throw new TransportException(session.party() + ": dealer sent material #" + got + " where #" +
+                        seq + " was expected (the parties requested material in different orders)");
+                }
+                long offset = 0;
+                for (int i = 0; i < shapes.length; i++)
+                {
+                    out[i] = session.allocate(shapes[i]);
+                    MemorySegment.copy(message, offset, out[i].segment(), 0, bytes[i]);
+                    offset += bytes[i];
+                }
+            });
         }
         return out;
     }

@@ -3,6 +3,7 @@ package org.polypi.engine.protocol;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
+import org.polypi.engine.transport.Transport;
 import org.polypi.kernels.RingKernels;
 import org.polypi.kernels.RingTensor;
 
@@ -44,15 +45,38 @@ public final class Opener
         final RingKernels k = session.kernels();
         try (Arena tmp = session.temporaries())
         {
-            final MemorySegment received = tmp.allocate(totalBytes(shares), RingTensor.ALIGNMENT_BYTES);
-            exchangeRaw(session, shares, received, tmp);
-            long offset = 0;
-            for (int i = 0; i < shares.length; i++)
+            // The peer's shares are added where the transport holds them (in memory: its own buffer), so the
+            // message is read once rather than copied out and read again.
+            send(session, shares, tmp);
+            session.transport().receive(session.peer(), totalBytes(shares), tmp, received ->
             {
-                final long bytes = shares[i].byteSize();
-                k.add(shares[i].segment(), received.asSlice(offset, bytes), opened[i].segment(), shares[i].size());
-                offset += bytes;
-            }
+                long offset = 0;
+                for (int i = 0; i < shares.length; i++)
+                {
+                    final long bytes = shares[i].byteSize();
+                    k.add(shares[i].segment(), received.asSlice(offset, bytes), opened[i].segment(),
+                        shares[i].size());
+                    offset += bytes;
+                }
+            });
+            session.countRound();
+        }
+    }
+
+    /**
+     * Opens {@code share} without writing the sum: sends it and hands the peer's share, in place and read-only, to
+     * {@code consumer}, whose own pass forms the opened value ({@code share + peer's}, plus any public offset) where
+     * it needs it; a kernel that reads the opened value once thus saves the pass that would write it and the pass
+     * that would read it back. One round, the same bytes as {@link #open(PartySession, RingTensor)}.
+     */
+    public static void openWith(final PartySession session, final RingTensor share,
+                                final Transport.MessageReader consumer)
+    {
+        try (Arena tmp = session.temporaries())
+        {
+            send(session, new RingTensor[]{share}, tmp);
+            session.transport().receive(session.peer(), share.byteSize(), tmp, consumer);
+            session.countRound();
         }
     }
 
@@ -68,20 +92,25 @@ public final class Opener
         checkPairs("mine", mine, "theirs", theirs);
         try (Arena tmp = session.temporaries())
         {
-            final MemorySegment received = tmp.allocate(totalBytes(mine), RingTensor.ALIGNMENT_BYTES);
-            exchangeRaw(session, mine, received, tmp);
-            long offset = 0;
-            for (final RingTensor t : theirs)
+            send(session, mine, tmp);
+            session.transport().receive(session.peer(), totalBytes(mine), tmp, received ->
             {
-                MemorySegment.copy(received, offset, t.segment(), 0, t.byteSize());
-                offset += t.byteSize();
-            }
+                long offset = 0;
+                for (final RingTensor t : theirs)
+                {
+                    MemorySegment.copy(received, offset, t.segment(), 0, t.byteSize());
+                    offset += t.byteSize();
+                }
+            });
+            session.countRound();
         }
     }
 
-    /** Sends the concatenation of {@code mine} to the peer and receives the peer's message into {@code into}. */
-    private static void exchangeRaw(final PartySession session, final RingTensor[] mine, final MemorySegment into,
-                                    final Arena tmp)
+    /**
+     * Sends the concatenation of {@code mine} to the peer. Both parties send first and then wait: the transport
+     * buffers, so neither blocks on the other's receive, and the exchange costs one latency rather than two.
+     */
+    private static void send(final PartySession session, final RingTensor[] mine, final Arena tmp)
     {
         RingOps.checkWireOrder();
         final MemorySegment message;
@@ -91,7 +120,7 @@ public final class Opener
         }
         else
         {
-            message = tmp.allocate(into.byteSize(), RingTensor.ALIGNMENT_BYTES);
+            message = tmp.allocate(totalBytes(mine), RingTensor.ALIGNMENT_BYTES);
             long offset = 0;
             for (final RingTensor t : mine)
             {
@@ -99,11 +128,7 @@ public final class Opener
                 offset += t.byteSize();
             }
         }
-        // Both parties send first and then wait: the transport buffers, so neither blocks on the other's receive,
-        // and the exchange costs one latency rather than two.
         session.transport().send(session.peer(), message);
-        session.transport().receive(session.peer(), into);
-        session.countRound();
     }
 
     private static long totalBytes(final RingTensor[] tensors)

@@ -172,6 +172,32 @@ public final class InMemoryTransport implements Transport
     public void receive(final Party from, final MemorySegment into)
     {
         final Channel channel = channel(incoming, from);
+        final Message message = take(channel, from, into.byteSize());
+        MemorySegment.copy(message.buffer(), 0, into, 0, message.length());
+        channel.release(message);
+        meter.countReceived(message.length());
+    }
+
+    /** Hands the reader the message's own buffer: no copy. */
+    @Override
+    public void receive(final Party from, final long byteSize, final Arena scratch, final MessageReader reader)
+    {
+        final Channel channel = channel(incoming, from);
+        final Message message = take(channel, from, byteSize);
+        try
+        {
+            reader.read(message.buffer().asSlice(0, message.length()).asReadOnly());
+        }
+        finally
+        {
+            channel.release(message);
+        }
+        meter.countReceived(message.length());
+    }
+
+    /** Waits for the next message of {@code channel} and checks that it is a message of {@code expected} bytes. */
+    private Message take(final Channel channel, final Party from, final long expected)
+    {
         Message message = channel.poll();
         if (message == null)
         {
@@ -183,7 +209,7 @@ public final class InMemoryTransport implements Transport
                 if (waited >= timeoutNs)
                 {
                     throw new TransportException(self + ": " + from + " sent nothing for " +
-                        Duration.ofNanos(timeoutNs) + " (expected " + into.byteSize() + " bytes)");
+                        Duration.ofNanos(timeoutNs) + " (expected " + expected + " bytes)");
                 }
                 if (waited < SPIN_NANOS)
                 {
@@ -204,18 +230,16 @@ public final class InMemoryTransport implements Transport
         if (message == CLOSED)
         {
             channel.forceOffer(CLOSED); // keep later receives failing fast too
-            throw new TransportException(self + ": " + from + " closed the connection (expected " + into.byteSize() +
+            throw new TransportException(self + ": " + from + " closed the connection (expected " + expected +
                 " bytes)");
         }
-        if (message.length() != into.byteSize())
+        if (message.length() != expected)
         {
             channel.release(message);
             throw new TransportException(self + ": " + from + " sent " + message.length() + " bytes where " +
-                into.byteSize() + " were expected");
+                expected + " were expected");
         }
-        MemorySegment.copy(message.buffer(), 0, into, 0, message.length());
-        channel.release(message);
-        meter.countReceived(message.length());
+        return message;
     }
 
     /** Parks for {@code park} ns and returns the next, doubled, park period. */

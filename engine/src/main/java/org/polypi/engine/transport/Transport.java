@@ -1,5 +1,6 @@
 package org.polypi.engine.transport;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -26,10 +27,34 @@ public interface Transport extends AutoCloseable
      */
     void receive(Party from, MemorySegment into);
 
+    /**
+     * Receives the next message from {@code from}, which must be {@code byteSize} bytes, and hands it to
+     * {@code reader} to consume in place: a read-only view that is valid only during the call. A transport that
+     * buffers messages itself passes its own buffer, so a protocol that combines the message with data of its own
+     * (an opening adds it to its share) reads it once instead of copying it first; other transports receive into a
+     * segment allocated from {@code scratch}. Counted as {@link #receive(Party, MemorySegment)} is.
+     *
+     * @throws TransportException as {@link #receive(Party, MemorySegment)}; an exception of the reader propagates.
+     */
+    default void receive(final Party from, final long byteSize, final Arena scratch, final MessageReader reader)
+    {
+        final MemorySegment into = scratch.allocate(byteSize, Long.BYTES);
+        receive(from, into);
+        reader.read(into.asReadOnly());
+    }
+
     /** The counters of this party's traffic. */
     CostMeter meter();
 
     /** Releases the transport; a peer blocked in {@link #receive} from this party then fails promptly. */
     @Override
     void close();
+
+    /** Consumes a received message in place ({@link #receive(Party, long, Arena, MessageReader)}). */
+    @FunctionalInterface
+    interface MessageReader
+    {
+        /** Reads {@code message}; it must not be kept beyond the call. */
+        void read(MemorySegment message);
+    }
 }

@@ -63,6 +63,51 @@ final class QueryArenaTest
     }
 
     @Test
+    void largeAllocationsStartAtStaggeredOffsetsModuloFourKibSmallOnesAreNotPadded()
+    {
+        final long large = QueryArena.STAGGER_MIN_BYTES;
+        // Fewer than the stride's period (4096 / gcd(1600, 4096) = 64 starts), so every start differs.
+        final int count = 6;
+        for (final boolean online : new boolean[]{false, true})
+        {
+            try (QueryArena arena = new QueryArena(online ? (count + 1) * (large + QueryArena.STAGGER_SPAN_BYTES) : 0))
+            {
+                if (online)
+                {
+                    arena.beginOnline();
+                }
+                final java.util.Set<Long> colours = new java.util.HashSet<>();
+                MemorySegment previous = null;
+                for (int i = 0; i < count; i++)
+                {
+                    final MemorySegment s = arena.allocate(large, ALIGN);
+                    assertEquals(large, s.byteSize());
+                    assertEquals(0, s.address() % ALIGN);
+                    assertEquals(0L, s.get(ValueLayout.JAVA_LONG_UNALIGNED, large - Long.BYTES));
+                    s.fill((byte)7);
+                    if (previous != null)
+                    {
+                        assertEquals((byte)7, previous.get(ValueLayout.JAVA_BYTE, large - 1), "slices overlap");
+                        assertTrue((s.address() - previous.address()) % QueryArena.STAGGER_SPAN_BYTES != 0,
+                            "consecutive large allocations at the same offset modulo 4 KiB");
+                    }
+                    colours.add(s.address() % QueryArena.STAGGER_SPAN_BYTES);
+                    previous = s;
+                }
+                assertEquals(count, colours.size(), (online ? "online" : "offline") + " starts modulo 4 KiB " +
+                    colours);
+                final MemorySegment small = arena.allocate(Long.BYTES, ALIGN);
+                final MemorySegment next = arena.allocate(Long.BYTES, ALIGN);
+                if (online)
+                {
+                    assertTrue(next.address() - small.address() < QueryArena.STAGGER_SPAN_BYTES,
+                        "a small allocation was padded");
+                }
+            }
+        }
+    }
+
+    @Test
     void badSizesAreRefusedWithTheValues()
     {
         try (QueryArena arena = new QueryArena(0))

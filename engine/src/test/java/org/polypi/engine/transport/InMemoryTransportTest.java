@@ -141,6 +141,95 @@ final class InMemoryTransportTest
     }
 
     @Test
+    void readersGetTheMessageInPlaceReadOnlyCountedAndFreedEvenWhenTheyThrow()
+    {
+        final InMemoryTransport[] t = InMemoryTransport.connectThree(Duration.ofSeconds(5));
+        final InMemoryTransport dealer = t[Party.DEALER.id()];
+        final InMemoryTransport server = t[Party.SERVER.id()];
+        final int words = (int)(InMemoryTransport.BufferPool.LARGE_MESSAGE_BYTES / Long.BYTES) + 5;
+        final long[] sent = new java.util.SplittableRandom(7).longs(words).toArray();
+        try (Arena arena = Arena.ofConfined(); Arena scratch = Arena.ofConfined())
+        {
+            final MemorySegment message = arena.allocateFrom(ValueLayout.JAVA_LONG, sent);
+            final long[][] got = new long[1][];
+            dealer.send(Party.SERVER, message);
+            final long receivedBefore = server.meter().total(null).bytesReceived();
+            server.receive(Party.DEALER, message.byteSize(), scratch, m ->
+            {
+                assertTrue(m.isReadOnly(), "a reader must not write the transport's buffer");
+                got[0] = m.toArray(ValueLayout.JAVA_LONG);
+            });
+            assertArrayEquals(sent, got[0]);
+            assertEquals(message.byteSize(), server.meter().total(null).bytesReceived() - receivedBefore);
+            assertEquals(0, dealer.largeBuffersLive(), "read in place: freed");
+
+            dealer.send(Party.SERVER, message);
+            final IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> server.receive(Party.DEALER, message.byteSize(), scratch, m ->
+                {
+                    throw new IllegalStateException("reader failed");
+                }));
+            assertEquals("reader failed", e.getMessage());
+            assertEquals(0, dealer.largeBuffersLive(), "reader threw: freed all the same");
+
+            dealer.send(Party.SERVER, arena.allocate(24));
+            final TransportException wrong = assertThrows(TransportException.class,
+                () -> server.receive(Party.DEALER, 16, scratch, m -> { }));
+            assertTrue(wrong.getMessage().contains("sent 24 bytes where 16 were expected"), wrong.getMessage());
+        }
+    }
+
+    @Test
+    void theDefaultReaderReceivesIntoScratch()
+    {
+        final InMemoryTransport[] t = InMemoryTransport.connectThree(Duration.ofSeconds(5));
+        // A transport that only has the copying receive: the interface's default must serve readers from scratch.
+        final Transport copying = new Transport()
+        {
+            @Override
+            public Party self()
+            {
+                return Party.SERVER;
+            }
+
+            @Override
+            public void send(final Party to, final MemorySegment message)
+            {
+                t[Party.SERVER.id()].send(to, message);
+            }
+
+            @Override
+            public void receive(final Party from, final MemorySegment into)
+            {
+                t[Party.SERVER.id()].receive(from, into);
+            }
+
+            @Override
+            public CostMeter meter()
+            {
+                return t[Party.SERVER.id()].meter();
+            }
+
+            @Override
+            public void close()
+            {
+                t[Party.SERVER.id()].close();
+            }
+        };
+        try (Arena arena = Arena.ofConfined(); Arena scratch = Arena.ofConfined())
+        {
+            t[Party.CLIENT.id()].send(Party.SERVER, arena.allocateFrom(ValueLayout.JAVA_LONG, 3L, -4L));
+            final long[][] got = new long[1][];
+            copying.receive(Party.CLIENT, 2 * Long.BYTES, scratch, m ->
+            {
+                assertTrue(m.isReadOnly());
+                got[0] = m.toArray(ValueLayout.JAVA_LONG);
+            });
+            assertArrayEquals(new long[]{3L, -4L}, got[0]);
+        }
+    }
+
+    @Test
     void wrongSizeIsAnError()
     {
         final InMemoryTransport[] t = InMemoryTransport.connectThree(SHORT);
