@@ -369,7 +369,10 @@ final class VectorElementwise
 
     /**
      * Two vectors per step: the per-step walk over copies and coefficient arrays is paid once for both, and the two
-     * independent multiply chains overlap in the pipeline.
+     * independent multiply chains overlap in the pipeline (one vector per step ran at 25 ms on 4 M elements, this at
+     * 15.5). Every vector operation is inlined from a chain of Vector API methods, and a load that is not is boxed:
+     * this step parses close to C2's node budget ("failed to inline: NodeCountInliningCutoff" under
+     * {@code -XX:CompileCommand=PrintInlining,...}), so keep its body lean (docs/profiling.md).
      */
     private static void openedPolynomialPair(final MemorySegment c, final int[] shifts, final long[] addends,
                                              final MemorySegment[][] base, final MemorySegment[][] diff,
@@ -418,16 +421,15 @@ final class VectorElementwise
                     final MemorySegment b = base[j][t - 1];
                     final boolean packed = left[j] != 0;
                     final MemorySegment d = diff[j][CandidateDifferences.word(t, packed)];
-                    LongVector d0 = load(d, offset);
-                    LongVector d1 = load(d, offset1);
-                    if (packed)
-                    {
-                        final int right = CandidateDifferences.rightShift(t, true);
-                        d0 = d0.lanewise(VectorOperators.LSHR, right).lanewise(VectorOperators.LSHL, left[j]);
-                        d1 = d1.lanewise(VectorOperators.LSHR, right).lanewise(VectorOperators.LSHL, left[j]);
-                    }
-                    acc0 = acc0.add(load(b, offset).add(negMsb0.mul(d0)).mul(g0));
-                    acc1 = acc1.add(load(b, offset1).add(negMsb1.mul(d1)).mul(g1));
+                    // One path for packed and unpacked words (an unpacked one shifts by 0 both ways), and a mask for
+                    // the product with msb(c): C2 parses fewer nodes here (see the method comment).
+                    final int right = CandidateDifferences.rightShift(t, packed);
+                    final LongVector d0 = load(d, offset).lanewise(VectorOperators.LSHR, right)
+                        .lanewise(VectorOperators.LSHL, left[j]);
+                    final LongVector d1 = load(d, offset1).lanewise(VectorOperators.LSHR, right)
+                        .lanewise(VectorOperators.LSHL, left[j]);
+                    acc0 = acc0.add(load(b, offset).sub(d0.and(negMsb0)).mul(g0));
+                    acc1 = acc1.add(load(b, offset1).sub(d1.and(negMsb1)).mul(g1));
                 }
             }
         }
