@@ -204,7 +204,8 @@ public final class MaterialReceiver
      * that are multiples of their size, the same offset modulo 4 KiB for every tensor of a large piece, and a kernel
      * streaming them together (the fused activation reads ten) then hits the same L1 sets with every stream; the
      * query arena staggers separate allocations (see {@code QueryArena}). Over the in-memory transport the tensors
-     * are copied straight from its buffer, so this costs no more than receiving into one segment did.
+     * are copied straight from its buffer, so this costs no more than receiving into one segment did; over TCP the
+     * message lands in a scratch segment first, one more copy of the material, in the offline phase.
      */
     private static RingTensor[] receive(final PartySession session, final long seq, final int[]... shapes)
     {

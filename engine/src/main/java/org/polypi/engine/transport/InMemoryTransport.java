@@ -184,6 +184,8 @@ public final class InMemoryTransport implements Transport
     {
         final Channel channel = channel(incoming, from);
         final Message message = take(channel, from, byteSize);
+        // Received whatever the reader does with it.
+        meter.countReceived(message.length());
         try
         {
             reader.read(message.buffer().asSlice(0, message.length()).asReadOnly());
@@ -192,7 +194,6 @@ public final class InMemoryTransport implements Transport
         {
             channel.release(message);
         }
-        meter.countReceived(message.length());
     }
 
     /** Waits for the next message of {@code channel} and checks that it is a message of {@code expected} bytes. */
