@@ -114,6 +114,14 @@ public abstract class CheckedRingKernels implements RingKernels
     }
 
     @Override
+    public final void matmulAccumulate(final MemorySegment a, final MemorySegment b, final MemorySegment c, final int m,
+                                       final int k, final int n)
+    {
+        checkMatmul(a, b, c, m, k, n);
+        matmulAccumulateUnchecked(a, b, c, m, k, n);
+    }
+
+    @Override
     public final void matmulTransposedB(final MemorySegment a, final MemorySegment b, final MemorySegment c, final int m,
                                         final int k, final int n)
     {
@@ -141,6 +149,20 @@ public abstract class CheckedRingKernels implements RingKernels
         checkCapacity("weights", weights, shape.weightElements());
         checkCapacity("out", out, shape.outputElements());
         conv2dUnchecked(input, weights, out, shape);
+    }
+
+    @Override
+    public final void conv2dAccumulate(final MemorySegment input, final MemorySegment weights, final MemorySegment out,
+                                       final Conv2dShape shape)
+    {
+        if (shape == null)
+        {
+            throw new IllegalArgumentException("shape must not be null");
+        }
+        checkCapacity("input", input, shape.inputElements());
+        checkCapacity("weights", weights, shape.weightElements());
+        checkCapacity("out", out, shape.outputElements());
+        conv2dAccumulateUnchecked(input, weights, out, shape);
     }
 
     @Override
@@ -221,6 +243,9 @@ public abstract class CheckedRingKernels implements RingKernels
 
     protected abstract void matmulUnchecked(MemorySegment a, MemorySegment b, MemorySegment c, int m, int k, int n);
 
+    protected abstract void matmulAccumulateUnchecked(MemorySegment a, MemorySegment b, MemorySegment c, int m, int k,
+                                                      int n);
+
     protected abstract void matmulTransposedBUnchecked(MemorySegment a, MemorySegment b, MemorySegment c, int m, int k,
                                                        int n);
 
@@ -229,6 +254,9 @@ public abstract class CheckedRingKernels implements RingKernels
 
     protected abstract void conv2dUnchecked(MemorySegment input, MemorySegment weights, MemorySegment out,
                                             Conv2dShape shape);
+
+    protected abstract void conv2dAccumulateUnchecked(MemorySegment input, MemorySegment weights, MemorySegment out,
+                                                      Conv2dShape shape);
 
     protected abstract void sumPool2dUnchecked(MemorySegment input, MemorySegment out, int batch, int channels, int height,
                                                int width, int window, int stride);

@@ -182,6 +182,12 @@ public interface RingKernels
      */
     void matmul(MemorySegment a, MemorySegment b, MemorySegment c, int m, int k, int n);
 
+    /**
+     * {@code C += A · B}, shapes as {@link #matmul}: C is read and overwritten. A layer whose output is a product plus
+     * a precomputed term computes it in the product's own pass over C instead of a product and then an add.
+     */
+    void matmulAccumulate(MemorySegment a, MemorySegment b, MemorySegment c, int m, int k, int n);
+
     /** {@code C = A · Bᵀ}; A is m×k, B is n×k, C is m×n. */
     void matmulTransposedB(MemorySegment a, MemorySegment b, MemorySegment c, int m, int k, int n);
 
@@ -194,6 +200,9 @@ public interface RingKernels
      * {@code batch × outChannels × outHeight × outWidth}; no bias (the protocol adds it). Overwrites out.
      */
     void conv2d(MemorySegment input, MemorySegment weights, MemorySegment out, Conv2dShape shape);
+
+    /** {@code out += conv2d(input, weights)}, shapes as {@link #conv2d}: out is read and overwritten. */
+    void conv2dAccumulate(MemorySegment input, MemorySegment weights, MemorySegment out, Conv2dShape shape);
 
     /**
      * Average pooling as a window sum (the 1/k² scale is applied by the protocol), NCHW,

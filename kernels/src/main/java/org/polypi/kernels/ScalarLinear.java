@@ -20,11 +20,18 @@ final class ScalarLinear
     static void matmul(final MemorySegment a, final MemorySegment b, final MemorySegment c, final int m, final int k,
                        final int n)
     {
+        matmul(a, b, c, m, k, n, false);
+    }
+
+    /** {@code C[i][j] = (accumulate ? C[i][j] : 0) + sum_p A[i][p] * B[p][j]}. */
+    static void matmul(final MemorySegment a, final MemorySegment b, final MemorySegment c, final int m, final int k,
+                       final int n, final boolean accumulate)
+    {
         for (long i = 0; i < m; i++)
         {
             for (long j = 0; j < n; j++)
             {
-                long sum = 0;
+                long sum = accumulate ? c.getAtIndex(ELEMENT, i * n + j) : 0;
                 for (long p = 0; p < k; p++)
                 {
                     sum += a.getAtIndex(ELEMENT, i * k + p) * b.getAtIndex(ELEMENT, p * n + j);
@@ -78,6 +85,13 @@ final class ScalarLinear
     static void conv2d(final MemorySegment input, final MemorySegment weights, final MemorySegment out,
                        final Conv2dShape shape)
     {
+        conv2d(input, weights, out, shape, false);
+    }
+
+    /** As {@link #conv2d(MemorySegment, MemorySegment, MemorySegment, Conv2dShape)}, adding to out if accumulate. */
+    static void conv2d(final MemorySegment input, final MemorySegment weights, final MemorySegment out,
+                       final Conv2dShape shape, final boolean accumulate)
+    {
         final long inC = shape.inChannels();
         final long inH = shape.inHeight();
         final long inW = shape.inWidth();
@@ -96,7 +110,8 @@ final class ScalarLinear
                 {
                     for (long ow = 0; ow < outW; ow++)
                     {
-                        long sum = 0;
+                        final long index = ((b * outC + oc) * outH + oh) * outW + ow;
+                        long sum = accumulate ? out.getAtIndex(ELEMENT, index) : 0;
                         for (long ic = 0; ic < inC; ic++)
                         {
                             for (long kh = 0; kh < kH; kh++)
@@ -119,7 +134,7 @@ final class ScalarLinear
                                 }
                             }
                         }
-                        out.setAtIndex(ELEMENT, ((b * outC + oc) * outH + oh) * outW + ow, sum);
+                        out.setAtIndex(ELEMENT, index, sum);
                     }
                 }
             }

@@ -93,6 +93,13 @@ public final class ScalarRingKernels extends CheckedRingKernels
     }
 
     @Override
+    protected void matmulAccumulateUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment c,
+                                             final int m, final int k, final int n)
+    {
+        ScalarLinear.matmul(a, b, c, m, k, n, true);
+    }
+
+    @Override
     protected void matmulTransposedBUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment c,
                                               final int m, final int k, final int n)
     {
@@ -111,6 +118,13 @@ public final class ScalarRingKernels extends CheckedRingKernels
                                    final Conv2dShape shape)
     {
         ScalarLinear.conv2d(input, weights, out, shape);
+    }
+
+    @Override
+    protected void conv2dAccumulateUnchecked(final MemorySegment input, final MemorySegment weights,
+                                             final MemorySegment out, final Conv2dShape shape)
+    {
+        ScalarLinear.conv2d(input, weights, out, shape, true);
     }
 
     @Override

@@ -140,12 +140,26 @@ final class VectorLinear
     static void matmul(final MemorySegment a, final MemorySegment b, final MemorySegment c, final int m, final int k,
                        final int n, final int threads)
     {
+        matmul(a, b, c, m, k, n, threads, false);
+    }
+
+    /** {@code C += A · B}, by size. */
+    static void matmulAccumulate(final MemorySegment a, final MemorySegment b, final MemorySegment c, final int m,
+                                 final int k, final int n)
+    {
+        matmul(a, b, c, m, k, n, AUTO_THREADS, true);
+    }
+
+    /** {@code C = A · B}, or {@code C += A · B} if {@code accumulate}, on at most {@code threads} threads. */
+    static void matmul(final MemorySegment a, final MemorySegment b, final MemorySegment c, final int m, final int k,
+                       final int n, final int threads, final boolean accumulate)
+    {
         if (m < MR)
         {
-            smallRowsTimesB(a, k, 1, b, c, m, k, n);
+            smallRowsTimesB(a, k, 1, b, c, m, k, n, accumulate);
             return;
         }
-        new Product(a, A_ROW_MAJOR, b, B_ROW_MAJOR, c, m, k, n, null).run(threads);
+        new Product(a, A_ROW_MAJOR, b, B_ROW_MAJOR, c, m, k, n, null, accumulate).run(threads);
     }
 
     /** {@code C = A · Bᵀ} on at most {@code threads} threads. */
@@ -157,7 +171,7 @@ final class VectorLinear
             smallRowsTimesBTransposed(a, b, c, m, k, n);
             return;
         }
-        new Product(a, A_ROW_MAJOR, b, B_TRANSPOSED, c, m, k, n, null).run(threads);
+        new Product(a, A_ROW_MAJOR, b, B_TRANSPOSED, c, m, k, n, null, false).run(threads);
     }
 
     /** {@code C = Aᵀ · B} on at most {@code threads} threads. */
@@ -166,10 +180,10 @@ final class VectorLinear
     {
         if (m < MR)
         {
-            smallRowsTimesB(a, 1, m, b, c, m, k, n);
+            smallRowsTimesB(a, 1, m, b, c, m, k, n, false);
             return;
         }
-        new Product(a, A_TRANSPOSED, b, B_ROW_MAJOR, c, m, k, n, null).run(threads);
+        new Product(a, A_TRANSPOSED, b, B_ROW_MAJOR, c, m, k, n, null, false).run(threads);
     }
 
     /**
@@ -180,12 +194,26 @@ final class VectorLinear
     static void conv2d(final MemorySegment input, final MemorySegment weights, final MemorySegment out,
                        final Conv2dShape shape, final int threads)
     {
+        conv2d(input, weights, out, shape, threads, false);
+    }
+
+    /** {@code out += conv2d(input, weights)}, by size. */
+    static void conv2dAccumulate(final MemorySegment input, final MemorySegment weights, final MemorySegment out,
+                                 final Conv2dShape shape)
+    {
+        conv2d(input, weights, out, shape, AUTO_THREADS, true);
+    }
+
+    private static void conv2d(final MemorySegment input, final MemorySegment weights, final MemorySegment out,
+                               final Conv2dShape shape, final int threads, final boolean accumulate)
+    {
         final int m = shape.outChannels();
         final int k = shape.inChannels() * shape.kernelHeight() * shape.kernelWidth();
         final int n = shape.outHeight() * shape.outWidth();
         final boolean pointwise = shape.kernelHeight() == 1 && shape.kernelWidth() == 1 && shape.stride() == 1 &&
             shape.padding() == 0;
-        new Product(weights, A_ROW_MAJOR, input, pointwise ? B_ROW_MAJOR : B_CONV, out, m, k, n, shape).run(threads);
+        new Product(weights, A_ROW_MAJOR, input, pointwise ? B_ROW_MAJOR : B_CONV, out, m, k, n, shape, accumulate)
+            .run(threads);
     }
 
     /** Window sums: window rows are added with vectors across the whole row, then the columns of each window. */
@@ -246,10 +274,13 @@ final class VectorLinear
         final int panelColumns;
         final long bImageBytes;
         final long cImageBytes;
+        /** C's prior content is added to (the first depth block starts from C instead of zero). */
+        final boolean accumulateIntoC;
 
         Product(final MemorySegment a, final int aLayout, final MemorySegment b, final int bLayout, final MemorySegment c,
-                final int m, final int k, final int n, final Conv2dShape conv)
+                final int m, final int k, final int n, final Conv2dShape conv, final boolean accumulateIntoC)
         {
+            this.accumulateIntoC = accumulateIntoC;
             this.a = a;
             this.aLayout = aLayout;
             this.b = b;
@@ -358,7 +389,7 @@ final class VectorLinear
                 for (int pc = 0; pc < k; pc += kcMax)
                 {
                     final int kc = Math.min(kcMax, k - pc);
-                    final boolean accumulate = pc > 0;
+                    final boolean accumulate = pc > 0 || accumulateIntoC;
                     packB(bBase, pc, kc, jc, nc, scratch);
                     for (int i = m0; i < m1; i += MR)
                     {
@@ -870,7 +901,7 @@ final class VectorLinear
      */
     private static void smallRowsTimesB(final MemorySegment a, final int aRowStride, final int aColumnStride,
                                         final MemorySegment b, final MemorySegment c, final int m, final int k,
-                                        final int n)
+                                        final int n, final boolean accumulate)
     {
         final long ldbBytes = (long)n * Long.BYTES;
         final long aStep = (long)aColumnStride * Long.BYTES;
@@ -881,24 +912,32 @@ final class VectorLinear
             int j = 0;
             for (; j + NR <= n; j += NR)
             {
-                rowTimesFullStrip(a, aRow, aStep, b, (long)j * Long.BYTES, ldbBytes, k, c, cRow + (long)j * Long.BYTES);
+                rowTimesFullStrip(a, aRow, aStep, b, (long)j * Long.BYTES, ldbBytes, k, c, cRow + (long)j * Long.BYTES,
+                    accumulate);
             }
             for (; j < n; j += LANES)
             {
                 rowTimesPartialVector(a, aRow, aStep, b, (long)j * Long.BYTES, ldbBytes, k, c,
-                    cRow + (long)j * Long.BYTES, SPECIES.indexInRange(0, n - j));
+                    cRow + (long)j * Long.BYTES, SPECIES.indexInRange(0, n - j), accumulate);
             }
         }
     }
 
     private static void rowTimesFullStrip(final MemorySegment a, final long aOff, final long aStep,
                                           final MemorySegment b, final long bOff, final long ldbBytes, final int k,
-                                          final MemorySegment c, final long cOff)
+                                          final MemorySegment c, final long cOff, final boolean accumulate)
     {
         LongVector s0 = LongVector.zero(SPECIES);
         LongVector s1 = s0;
         LongVector s2 = s0;
         LongVector s3 = s0;
+        if (accumulate)
+        {
+            s0 = LongVector.fromMemorySegment(SPECIES, c, cOff, ORDER);
+            s1 = LongVector.fromMemorySegment(SPECIES, c, cOff + VECTOR_BYTES, ORDER);
+            s2 = LongVector.fromMemorySegment(SPECIES, c, cOff + 2 * VECTOR_BYTES, ORDER);
+            s3 = LongVector.fromMemorySegment(SPECIES, c, cOff + 3 * VECTOR_BYTES, ORDER);
+        }
         long ap = aOff;
         long bp = bOff;
         for (int p = 0; p < k; p++)
@@ -919,9 +958,11 @@ final class VectorLinear
 
     private static void rowTimesPartialVector(final MemorySegment a, final long aOff, final long aStep,
                                               final MemorySegment b, final long bOff, final long ldbBytes, final int k,
-                                              final MemorySegment c, final long cOff, final VectorMask<Long> valid)
+                                              final MemorySegment c, final long cOff, final VectorMask<Long> valid,
+                                              final boolean accumulate)
     {
-        LongVector sum = LongVector.zero(SPECIES);
+        LongVector sum = accumulate ? LongVector.fromMemorySegment(SPECIES, c, cOff, ORDER, valid) :
+            LongVector.zero(SPECIES);
         long ap = aOff;
         long bp = bOff;
         for (int p = 0; p < k; p++)

@@ -195,6 +195,18 @@ public final class VectorRingKernels extends CheckedRingKernels
     }
 
     @Override
+    protected void matmulAccumulateUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment c,
+                                             final int m, final int k, final int n)
+    {
+        if (onHeap(a, b, c))
+        {
+            ScalarRingKernels.INSTANCE.matmulAccumulateUnchecked(a, b, c, m, k, n);
+            return;
+        }
+        VectorLinear.matmulAccumulate(a, b, c, m, k, n);
+    }
+
+    @Override
     protected void matmulTransposedBUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment c,
                                               final int m, final int k, final int n)
     {
@@ -228,6 +240,18 @@ public final class VectorRingKernels extends CheckedRingKernels
             return;
         }
         VectorLinear.conv2d(input, weights, out, shape);
+    }
+
+    @Override
+    protected void conv2dAccumulateUnchecked(final MemorySegment input, final MemorySegment weights,
+                                             final MemorySegment out, final Conv2dShape shape)
+    {
+        if (onHeap(input, weights, out))
+        {
+            ScalarRingKernels.INSTANCE.conv2dAccumulateUnchecked(input, weights, out, shape);
+            return;
+        }
+        VectorLinear.conv2dAccumulate(input, weights, out, shape);
     }
 
     @Override

@@ -154,6 +154,100 @@ class LinearKernelsTest
     }
 
     @Test
+    void scalarAccumulatingProductsAddToTheirOutput()
+    {
+        try (Arena arena = Arena.ofConfined())
+        {
+            // [1 2 3; 4 5 6] · [7 8; 9 10; 11 12] = [58 64; 139 154], added to [1 -1 MAX MIN].
+            final MemorySegment c = segment(arena, 1, -1, Long.MAX_VALUE, Long.MIN_VALUE);
+            SCALAR.matmulAccumulate(segment(arena, 1, 2, 3, 4, 5, 6), segment(arena, 7, 8, 9, 10, 11, 12), c, 2, 3, 2);
+            assertArrayEquals(new long[]{59, 63, Long.MAX_VALUE + 139, Long.MIN_VALUE + 154}, c.toArray(ELEMENT));
+
+            // 3x3 image 1..9, 2x2 kernel [1 0; 0 2], added to [10 20 30 40].
+            final MemorySegment out = segment(arena, 10, 20, 30, 40);
+            SCALAR.conv2dAccumulate(segment(arena, 1, 2, 3, 4, 5, 6, 7, 8, 9), segment(arena, 1, 0, 0, 2), out,
+                new Conv2dShape(1, 1, 3, 3, 1, 2, 2, 1, 0));
+            assertArrayEquals(new long[]{10 + 11, 20 + 14, 30 + 20, 40 + 23}, out.toArray(ELEMENT));
+        }
+    }
+
+    @Test
+    void accumulatingProductsEqualTheProductPlusTheirOutput()
+    {
+        final SplittableRandom random = new SplittableRandom(11);
+        final int[][] products = {
+            {1, 1, 1}, {1, 1024, 10}, {3, 700, 150}, {4, 33, VectorLinear.NR + 5}, {9, 2 * VectorLinear.KC + 1, 70},
+            {67, 130, 33}, {37, 300, VectorLinear.NC + 30}, {130, 257, 40},
+        };
+        final Conv2dShape[] convolutions = {
+            new Conv2dShape(1, 64, 32, 32, 64, 3, 3, 1, 1),
+            new Conv2dShape(2, 3, 32, 32, 64, 3, 3, 1, 1),
+            new Conv2dShape(1, 64, 8, 8, 16, 1, 1, 1, 0),
+            new Conv2dShape(2, 4, 9, 9, 5, 1, 1, 2, 0),
+            new Conv2dShape(3, 1, 28, 28, 20, 5, 5, 1, 0),
+            new Conv2dShape(1, 1, 3, 3, 1, 3, 3, 2, 1),
+        };
+        try (Arena arena = Arena.ofShared())
+        {
+            for (final int[] s : products)
+            {
+                final int m = s[0];
+                final int k = s[1];
+                final int n = s[2];
+                final MemorySegment a = randomSegment(arena, random, (long)m * k);
+                final MemorySegment b = randomSegment(arena, random, (long)k * n);
+                final MemorySegment prior = randomSegment(arena, random, (long)m * n);
+                final MemorySegment expected = guarded(arena, (long)m * n);
+                SCALAR.matmul(a, b, expected, m, k, n);
+                SCALAR.add(expected, prior, expected, (long)m * n);
+                for (final RingKernels kernels : new RingKernels[]{SCALAR, VECTOR})
+                {
+                    final MemorySegment actual = guarded(arena, (long)m * n);
+                    actual.asSlice(0, (long)m * n * Long.BYTES).copyFrom(prior);
+                    kernels.matmulAccumulate(a, b, actual, m, k, n);
+                    assertSame(kernels.name() + " accumulate m=" + m + " k=" + k + " n=" + n, expected, actual,
+                        (long)m * n);
+                }
+            }
+            for (final Conv2dShape shape : convolutions)
+            {
+                final long outElements = shape.outputElements();
+                final MemorySegment input = randomSegment(arena, random, shape.inputElements());
+                final MemorySegment weights = randomSegment(arena, random, shape.weightElements());
+                final MemorySegment prior = randomSegment(arena, random, outElements);
+                final MemorySegment expected = guarded(arena, outElements);
+                SCALAR.conv2d(input, weights, expected, shape);
+                SCALAR.add(expected, prior, expected, outElements);
+                for (final RingKernels kernels : new RingKernels[]{SCALAR, VECTOR})
+                {
+                    final MemorySegment actual = guarded(arena, outElements);
+                    actual.asSlice(0, outElements * Long.BYTES).copyFrom(prior);
+                    kernels.conv2dAccumulate(input, weights, actual, shape);
+                    assertSame(kernels.name() + " accumulate " + shape, expected, actual, outElements);
+                }
+            }
+        }
+    }
+
+    @Test
+    void accumulatingProductsRejectBadInputLikeProducts()
+    {
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment six = arena.allocate(6 * Long.BYTES);
+            final MemorySegment three = arena.allocate(3 * Long.BYTES);
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> VECTOR.matmulAccumulate(six, six, three, 2, 3, 2));
+            assertTrue(e.getMessage().contains("c"), e.getMessage());
+            assertThrows(IllegalArgumentException.class,
+                () -> VECTOR.conv2dAccumulate(six, six, six, null));
+            final Conv2dShape shape = new Conv2dShape(1, 1, 3, 3, 1, 2, 2, 1, 0);
+            assertThrows(IllegalArgumentException.class,
+                () -> VECTOR.conv2dAccumulate(six, six, three, shape));
+        }
+    }
+
+    @Test
     void boundaryValuesOnlyMatch()
     {
         final SplittableRandom random = new SplittableRandom(4);

@@ -79,6 +79,13 @@ public final class NativeRingKernels extends CheckedRingKernels
     }
 
     @Override
+    protected void matmulAccumulateUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment c,
+                                             final int m, final int k, final int n)
+    {
+        delegate.matmulAccumulate(a, b, c, m, k, n);
+    }
+
+    @Override
     protected void matmulTransposedBUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment c,
                                               final int m, final int k, final int n)
     {
@@ -163,6 +170,13 @@ public final class NativeRingKernels extends CheckedRingKernels
                                    final Conv2dShape shape)
     {
         delegate.conv2d(input, weights, out, shape);
+    }
+
+    @Override
+    protected void conv2dAccumulateUnchecked(final MemorySegment input, final MemorySegment weights,
+                                             final MemorySegment out, final Conv2dShape shape)
+    {
+        delegate.conv2dAccumulate(input, weights, out, shape);
     }
 
     @Override

@@ -95,14 +95,15 @@ public final class LinearLayer
         checkShape("x", x, op.inputShape());
         query.use.take();
         final RingKernels k = session.kernels();
-        final RingTensor z = session.allocate(op.outputShape());
         // E lives in the query's arena rather than an arena of its own: closing a shared arena per layer costs a
         // handshake with every thread, and the query arena is shared so the product can still use every core.
         final RingTensor e = session.allocate(op.inputShape());
         k.sub(x.segment(), query.a.segment(), e.segment(), e.size());
         Opener.open(session, new RingTensor[]{e}, new RingTensor[]{e});
-        op.apply(k, e.segment(), layer.m.segment(), z.segment());
-        k.add(z.segment(), query.p.segment(), z.segment(), z.size());
+        // The share is P_b + E·M_b, accumulated into P_b (single use, so it can become the output): the product's
+        // own pass over its output adds P instead of a separate add reading both and writing the result.
+        final RingTensor z = query.p;
+        op.applyAccumulate(k, e.segment(), layer.m.segment(), z.segment());
         return z;
     }
 

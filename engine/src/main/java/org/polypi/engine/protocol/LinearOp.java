@@ -25,6 +25,9 @@ public sealed interface LinearOp permits LinearOp.Matmul, LinearOp.Conv2d
     /** {@code out = x · w} over the ring, through {@code kernels}; {@code out} is overwritten. */
     void apply(RingKernels kernels, MemorySegment x, MemorySegment w, MemorySegment out);
 
+    /** {@code out += x · w} over the ring, through {@code kernels}, in the product's own pass over out. */
+    void applyAccumulate(RingKernels kernels, MemorySegment x, MemorySegment w, MemorySegment out);
+
     /** Elements of X. */
     default long inputSize()
     {
@@ -91,6 +94,13 @@ public sealed interface LinearOp permits LinearOp.Matmul, LinearOp.Conv2d
         {
             kernels.matmul(x, w, out, m, k, n);
         }
+
+        @Override
+        public void applyAccumulate(final RingKernels kernels, final MemorySegment x, final MemorySegment w,
+                                    final MemorySegment out)
+        {
+            kernels.matmulAccumulate(x, w, out, m, k, n);
+        }
     }
 
     /** Convolution of an NCHW input with OIHW weights, as {@link RingKernels#conv2d} (no bias). */
@@ -125,6 +135,13 @@ public sealed interface LinearOp permits LinearOp.Matmul, LinearOp.Conv2d
                           final MemorySegment out)
         {
             kernels.conv2d(x, w, out, shape);
+        }
+
+        @Override
+        public void applyAccumulate(final RingKernels kernels, final MemorySegment x, final MemorySegment w,
+                                    final MemorySegment out)
+        {
+            kernels.conv2dAccumulate(x, w, out, shape);
         }
     }
 }
