@@ -44,14 +44,30 @@ final class E2eReport
      * @param stamp machine, JDK, commit, date.
      * @param tls whether TCP used TLS.
      * @param kernels the ring kernel backend.
-     * @param macsPerSecond measured single-core Z_2^64 product rate.
+     * @param macsPerSecond the single-core Z_2^64 product rate every floor is computed with: the higher of
+     *                      {@code startMacsPerSecond} and {@code endMacsPerSecond}.
+     * @param startMacsPerSecond the rate measured before the cells.
+     * @param endMacsPerSecond the rate measured after the cells.
      * @param settings how much was measured, in words.
      * @param note a note to print on top (e.g. "measured on a loaded machine"), or empty.
      * @param charts file names of the charts next to the report (may be empty).
      */
-    record Context(MachineStamp stamp, boolean tls, String kernels, double macsPerSecond, String settings,
-                   String note, List<String> charts)
+    record Context(MachineStamp stamp, boolean tls, String kernels, double macsPerSecond, double startMacsPerSecond,
+                   double endMacsPerSecond, String settings, String note, List<String> charts)
     {
+        /** Readings further apart than this (relative) are flagged: the machine was not steady during the run. */
+        static final double UNSTEADY_RATE_SPREAD = 0.05;
+
+        /** The rate line of the report: the rate used and both readings. */
+        String rateText()
+        {
+            final double spread = Math.abs(startMacsPerSecond - endMacsPerSecond) /
+                Math.max(startMacsPerSecond, endMacsPerSecond);
+            return String.format(Locale.ROOT, "%.2f Gma/s (1024x576x64, the higher of two readings in this run: " +
+                    "%.2f before the cells, %.2f after)%s", macsPerSecond / 1e9, startMacsPerSecond / 1e9,
+                endMacsPerSecond / 1e9, spread > UNSTEADY_RATE_SPREAD ? String.format(Locale.ROOT,
+                    "; the readings differ by %.0f %%: the machine was not steady", spread * 100) : "");
+        }
     }
 
     /**
@@ -239,8 +255,7 @@ final class E2eReport
             List.of("date", s.date()),
             List.of("TLS on TCP", context.tls() ? "on (TLS 1.3, pinned certificates)" : "off (plaintext)"),
             List.of("ring kernels", context.kernels()),
-            List.of("single-core Z_2^64 product rate", String.format(Locale.ROOT, "%.2f Gma/s (1024x576x64, " +
-                "measured in this run)", context.macsPerSecond() / 1e9)),
+            List.of("single-core Z_2^64 product rate", context.rateText()),
             List.of("measurement", context.settings())));
 
         md.append("\n## Goals\n\n");
@@ -413,7 +428,8 @@ final class E2eReport
             .append("- inferences/s: batch / online median. Bytes are payload bytes counted by the engine's meters; " +
                 "rounds are sequential exchanges counted by the protocols.\n")
             .append("- floor: the workload's multiply-adds x batch / the single-core Z_2^64 product rate measured " +
-                "in this run (each computing party has one core) + the larger party's online bytes / bandwidth " +
+                "in this run (each computing party has one core; measured before and after the cells, and the " +
+                "higher reading taken, so that a moment of contention cannot lower the floor's rate) + the larger party's online bytes / bandwidth " +
                 "(6 GB/s on lan, the profile's otherwise, none in memory) + rounds x RTT / 2, with RTT the measured " +
                 "ping-pong of the transport plus the profile's RTT. Half, because every round of these protocols " +
                 "is a simultaneous exchange (both parties send, then receive: one one-way delay), where " +

@@ -102,6 +102,19 @@ record E2eResult(E2eCell cell, String status, String model, String architecture,
         static final Accuracy NONE = new Accuracy(0, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
     }
 
+    /**
+     * A copy whose compute floor (and the physical floor that includes it) is taken at {@code macsPerSecond}
+     * instead of {@code measuredAt}, the rate it was computed with.
+     */
+    E2eResult atRate(final double measuredAt, final double macsPerSecond)
+    {
+        final double compute = computeFloorMs * measuredAt / macsPerSecond;
+        return new E2eResult(cell, status, model, architecture, fractionalBits, multiplyAdds, warmup, runs,
+            onlineMedianMs, onlineP90Ms, totalMedianMs, dealerMs, dealerBytesPerItem, serverBytesPerItem,
+            clientBytesPerItem, rounds, rttMicros, compute, floorMs - computeFloorMs + compute, breakdownMs,
+            activationChecks, accuracy);
+    }
+
     /** A copy with accuracy figures. */
     E2eResult withAccuracy(final Accuracy a)
     {

@@ -50,6 +50,29 @@ final class EndToEndBenchTest
     }
 
     @Test
+    void floorsTakeTheHigherOfTheTwoProductRateReadings()
+    {
+        // 10 ms of compute at the first reading (20 Gma/s), 3 ms of bytes and rounds on top.
+        final E2eResult r = new E2eResult(new E2eCell(E2eWorkload.W3, E2eVariant.PILLAR, E2eProfile.LAN, 64),
+            E2eResult.OK, "trained", "minionn", 16, 1000, 1, 3, 26, 30, 40, 5, 1, 1, 1, 25, 100, 10, 13, Map.of(),
+            List.of(), E2eResult.Accuracy.NONE);
+        final E2eResult faster = r.atRate(20e9, 25e9);
+        assertEquals(8, faster.computeFloorMs(), 1e-9, "compute floor at the higher rate");
+        assertEquals(11, faster.floorMs(), 1e-9, "the physical floor keeps its bytes and rounds");
+        assertEquals(26 / 8.0, faster.computeFloorRatio(), 1e-9);
+        assertEquals(r, r.atRate(20e9, 20e9));
+
+        final MachineStamp stamp = MachineStamp.collect();
+        final String steady = new E2eReport.Context(stamp, false, "vector", 20.5e9, 20.5e9, 20e9, "", "", List.of())
+            .rateText();
+        assertTrue(steady.startsWith("20.50 Gma/s") && steady.contains("20.50 before the cells, 20.00 after") &&
+            !steady.contains("not steady"), steady);
+        final String unsteady = new E2eReport.Context(stamp, false, "vector", 20.5e9, 16.7e9, 20.5e9, "", "",
+            List.of()).rateText();
+        assertTrue(unsteady.contains("differ by 19 %: the machine was not steady"), unsteady);
+    }
+
+    @Test
     void endToEndReportHasOneParsableRowPerCell() throws IOException
     {
         final Path out = dir.resolve("out");
