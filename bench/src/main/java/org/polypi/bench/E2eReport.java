@@ -55,7 +55,10 @@ final class E2eReport
     record Context(MachineStamp stamp, boolean tls, String kernels, double macsPerSecond, double startMacsPerSecond,
                    double endMacsPerSecond, String settings, String note, List<String> charts)
     {
-        /** Readings further apart than this (relative) are flagged: the machine was not steady during the run. */
+        /**
+         * Readings further apart than this (relative) are flagged: the machine was busy at one end, or the JIT had
+         * compiled the product differently (a long bench JVM read 17.3 Gma/s at its end, a fresh one 19.5-19.7).
+         */
         static final double UNSTEADY_RATE_SPREAD = 0.05;
 
         /** The rate line of the report: the rate used and both readings. */
@@ -66,7 +69,8 @@ final class E2eReport
             return String.format(Locale.ROOT, "%.2f Gma/s (1024x576x64, the higher of two readings in this run: " +
                     "%.2f before the cells, %.2f after)%s", macsPerSecond / 1e9, startMacsPerSecond / 1e9,
                 endMacsPerSecond / 1e9, spread > UNSTEADY_RATE_SPREAD ? String.format(Locale.ROOT,
-                    "; the readings differ by %.0f %%: the machine was not steady", spread * 100) : "");
+                    "; the readings differ by %.0f %%: the machine or this JVM's compiled code was not the same at both ends",
+                    spread * 100) : "");
         }
     }
 
@@ -428,8 +432,9 @@ final class E2eReport
             .append("- inferences/s: batch / online median. Bytes are payload bytes counted by the engine's meters; " +
                 "rounds are sequential exchanges counted by the protocols.\n")
             .append("- floor: the workload's multiply-adds x batch / the single-core Z_2^64 product rate measured " +
-                "in this run (each computing party has one core; measured before and after the cells, and the " +
-                "higher reading taken, so that a moment of contention cannot lower the floor's rate) + the larger party's online bytes / bandwidth " +
+                "in this run (each computing party has one core; the best of five medians of 21 products, measured " +
+                "before and after the cells, and the higher of the two taken, so that a moment of contention or a " +
+                "half-compiled kernel cannot lower the floor's rate) + the larger party's online bytes / bandwidth " +
                 "(6 GB/s on lan, the profile's otherwise, none in memory) + rounds x RTT / 2, with RTT the measured " +
                 "ping-pong of the transport plus the profile's RTT. Half, because every round of these protocols " +
                 "is a simultaneous exchange (both parties send, then receive: one one-way delay), where " +
