@@ -47,6 +47,7 @@ final class VectorElementwise
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final long STREAM_BYTES = STREAM_SPECIES.vectorByteSize();
     private static final long COMPUTE_BYTES = COMPUTE_SPECIES.vectorByteSize();
+    private static final int COMPUTE_LANES = COMPUTE_SPECIES.length();
 
     private VectorElementwise()
     {
@@ -479,6 +480,51 @@ final class VectorElementwise
             }
         }
         out.setAtIndex(ELEMENT, e, acc);
+    }
+
+    /**
+     * {@link RingKernels#truncationFromMaskedShares} on native segments: {@code c = cOwn + cPeer + cOffset}, then
+     * {@code ((m << (64 - shift)) & ~(c >> 63)) - q}, plus {@code (c >>> shift) + addend} for the party holding
+     * constants (an AND with an all-ones or all-zeros mask, not a branch). Two vectors per step in a small method
+     * called from a plain loop, as {@link #polynomialFromOpened}: a loop with the vector body inline was compiled
+     * with a profiled loop predicate that failed once per query in the engine (docs/profiling.md).
+     */
+    static void truncationFromMaskedShares(final MemorySegment cOwn, final MemorySegment cPeer, final long cOffset,
+                                           final int shift, final MemorySegment msbR, final MemorySegment rShifted,
+                                           final boolean holdsConstant, final long addend, final MemorySegment out,
+                                           final long n)
+    {
+        final int wrapShift = Long.SIZE - shift;
+        final long publicMask = holdsConstant ? -1L : 0L;
+        final long pairBytes = (n / (2L * COMPUTE_LANES)) * 2 * COMPUTE_BYTES;
+        for (long offset = 0; offset < pairBytes; offset += 2 * COMPUTE_BYTES)
+        {
+            truncationPair(cOwn, cPeer, cOffset, shift, wrapShift, msbR, rShifted, publicMask, addend, out, offset);
+        }
+        for (long e = pairBytes / Long.BYTES; e < n; e++)
+        {
+            final long c = cOwn.getAtIndex(ELEMENT, e) + cPeer.getAtIndex(ELEMENT, e) + cOffset;
+            out.setAtIndex(ELEMENT, e, ((msbR.getAtIndex(ELEMENT, e) << wrapShift) & ~(c >> (Long.SIZE - 1))) -
+                rShifted.getAtIndex(ELEMENT, e) + (((c >>> shift) + addend) & publicMask));
+        }
+    }
+
+    private static void truncationPair(final MemorySegment cOwn, final MemorySegment cPeer, final long cOffset,
+                                       final int shift, final int wrapShift, final MemorySegment msbR,
+                                       final MemorySegment rShifted, final long publicMask, final long addend,
+                                       final MemorySegment out, final long offset)
+    {
+        final long offset1 = offset + COMPUTE_BYTES;
+        final LongVector c0 = load(cOwn, offset).add(load(cPeer, offset)).add(cOffset);
+        final LongVector c1 = load(cOwn, offset1).add(load(cPeer, offset1)).add(cOffset);
+        final LongVector w0 = load(msbR, offset).lanewise(VectorOperators.LSHL, wrapShift)
+            .and(c0.lanewise(VectorOperators.ASHR, Long.SIZE - 1).not());
+        final LongVector w1 = load(msbR, offset1).lanewise(VectorOperators.LSHL, wrapShift)
+            .and(c1.lanewise(VectorOperators.ASHR, Long.SIZE - 1).not());
+        final LongVector p0 = c0.lanewise(VectorOperators.LSHR, shift).add(addend).and(publicMask);
+        final LongVector p1 = c1.lanewise(VectorOperators.LSHR, shift).add(addend).and(publicMask);
+        w0.sub(load(rShifted, offset)).add(p0).intoMemorySegment(out, offset, ORDER);
+        w1.sub(load(rShifted, offset1)).add(p1).intoMemorySegment(out, offset1, ORDER);
     }
 
     private static LongVector load(final MemorySegment segment, final long offset)

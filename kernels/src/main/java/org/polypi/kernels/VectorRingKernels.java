@@ -183,6 +183,23 @@ public final class VectorRingKernels extends CheckedRingKernels
     }
 
     @Override
+    public void truncationFromMaskedShares(final MemorySegment cOwn, final MemorySegment cPeer, final long cOffset,
+                                           final int shift, final MemorySegment msbR, final MemorySegment rShifted,
+                                           final boolean holdsConstant, final long addend, final MemorySegment out,
+                                           final long n)
+    {
+        OpenedTruncation.check(cOwn, shift, msbR, rShifted, out, n);
+        RingTensor.checkCapacity("cPeer", cPeer, n);
+        if (onHeap(cOwn, cPeer, out) || onHeap(msbR, rShifted, out))
+        {
+            OpenedTruncation.compute(cOwn, cPeer, cOffset, shift, msbR, rShifted, holdsConstant, addend, out, n);
+            return;
+        }
+        VectorElementwise.truncationFromMaskedShares(cOwn, cPeer, cOffset, shift, msbR, rShifted, holdsConstant,
+            addend, out, n);
+    }
+
+    @Override
     protected void matmulUnchecked(final MemorySegment a, final MemorySegment b, final MemorySegment c, final int m,
                                    final int k, final int n)
     {
