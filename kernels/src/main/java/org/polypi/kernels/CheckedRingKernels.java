@@ -141,13 +141,7 @@ public abstract class CheckedRingKernels implements RingKernels
     public final void conv2d(final MemorySegment input, final MemorySegment weights, final MemorySegment out,
                              final Conv2dShape shape)
     {
-        if (shape == null)
-        {
-            throw new IllegalArgumentException("shape must not be null");
-        }
-        checkCapacity("input", input, shape.inputElements());
-        checkCapacity("weights", weights, shape.weightElements());
-        checkCapacity("out", out, shape.outputElements());
+        checkConv(input, weights, out, shape);
         conv2dUnchecked(input, weights, out, shape);
     }
 
@@ -155,13 +149,7 @@ public abstract class CheckedRingKernels implements RingKernels
     public final void conv2dAccumulate(final MemorySegment input, final MemorySegment weights, final MemorySegment out,
                                        final Conv2dShape shape)
     {
-        if (shape == null)
-        {
-            throw new IllegalArgumentException("shape must not be null");
-        }
-        checkCapacity("input", input, shape.inputElements());
-        checkCapacity("weights", weights, shape.weightElements());
-        checkCapacity("out", out, shape.outputElements());
+        checkConv(input, weights, out, shape);
         conv2dAccumulateUnchecked(input, weights, out, shape);
     }
 
@@ -205,6 +193,18 @@ public abstract class CheckedRingKernels implements RingKernels
     {
         checkUnary(a, out, n);
         checkCapacity("b", b, n);
+    }
+
+    private static void checkConv(final MemorySegment input, final MemorySegment weights, final MemorySegment out,
+                                  final Conv2dShape shape)
+    {
+        if (shape == null)
+        {
+            throw new IllegalArgumentException("shape must not be null");
+        }
+        checkCapacity("input", input, shape.inputElements());
+        checkCapacity("weights", weights, shape.weightElements());
+        checkCapacity("out", out, shape.outputElements());
     }
 
     private static void checkMatmul(final MemorySegment a, final MemorySegment b, final MemorySegment c, final int m,

@@ -190,7 +190,7 @@ public final class VectorRingKernels extends CheckedRingKernels
     {
         OpenedTruncation.check(cOwn, shift, msbR, rShifted, out, n);
         RingTensor.checkCapacity("cPeer", cPeer, n);
-        if (onHeap(cOwn, cPeer, out) || onHeap(msbR, rShifted, out))
+        if (onHeap(cOwn, cPeer, msbR, rShifted) || onHeap(out))
         {
             OpenedTruncation.compute(cOwn, cPeer, cOffset, shift, msbR, rShifted, holdsConstant, addend, out, n);
             return;
