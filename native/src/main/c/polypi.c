@@ -13,13 +13,15 @@
 #include <stddef.h>
 #include <string.h>
 
-#define POLYPI_ABI_VERSION 1
+#define POLYPI_ABI_VERSION 2
 
 typedef uint64_t u64;
 /* Vectors in registers. */
 typedef u64 v8 __attribute__((vector_size(64)));
 /* The same vector in memory: any alignment (operands may be slices of heap arrays), may alias u64. */
 typedef v8 v8m __attribute__((aligned(1), may_alias));
+/* Signed lanes, for arithmetic shifts. */
+typedef int64_t vs8 __attribute__((vector_size(64)));
 /* A scalar element in memory, again with no alignment assumption. */
 typedef u64 u64m __attribute__((aligned(1), may_alias));
 
@@ -30,7 +32,15 @@ enum
     NR = 4 * LANES,             /* micro-kernel columns: four vectors */
     KC_MAX = 256,               /* inner-dimension block: a packed panel of KC_MAX x NR longs is 64 KiB */
     PACK_MIN_ROWS = 8,          /* below this many rows a panel is used once, so packing it costs more than it saves */
-    POLY_VECTORS = 8            /* independent Horner chains per step, to cover the latency of vpmullq */
+    POLY_VECTORS = 8,           /* independent Horner chains per step, to cover the latency of vpmullq */
+    OPENED_VECTORS = 2          /* vectors per step of the opened polynomial: two independent multiply chains */
+};
+
+/* The fields of an opened polynomial's program (see polypi.h): per copy, then per term. */
+enum
+{
+    COPY_SHIFT, COPY_ADDEND, COPY_LEFT, COPY_TERMS, COPY_FIELDS,
+    TERM_POWER = 0, TERM_RIGHT, TERM_COUNT, TERM_FIELDS
 };
 
 static inline v8 load(const u64 *p)
@@ -361,6 +371,146 @@ void polypi_polynomial(const uint64_t *x, const uint64_t *coefficients, const in
             acc = acc * xi + coefficients[j];
         }
         put(out + i, acc);
+    }
+}
+
+/*
+ * The engine's one-round activation (RingKernels.polynomialFromOpened): per element, for each copy, the public part
+ * p = (c >> shift) + addend, then per term t the Horner chain g_t(p), times the selected candidate of material
+ * power t (base - (diff expanded AND -msb(c))), all summed. The program walk costs a few branches per step of
+ * OPENED_VECTORS vectors, against about fourteen vector multiplies; the vectors stay in registers throughout.
+ */
+static inline void opened_step(const u64 *c, const u64 *z, const u64 z_multiplier, const u64 own,
+                               const int32_t copies, const int64_t *restrict program,
+                               const u64 *const *restrict streams, u64 *out, const int64_t i)
+{
+    v8 cv[OPENED_VECTORS];
+    v8 neg[OPENED_VECTORS];
+    v8 acc[OPENED_VECTORS];
+    for (int v = 0; v < OPENED_VECTORS; v++)
+    {
+        cv[v] = load(c + i + v * LANES);
+        neg[v] = (v8)((vs8)cv[v] >> (64 - 1));
+        acc[v] = (v8){0} + own;
+        if (z_multiplier != 0)
+        {
+            acc[v] += load(z + i + v * LANES) * z_multiplier;
+        }
+    }
+    const int64_t *p = program;
+    const u64 *const *s = streams;
+    for (int32_t j = 0; j < copies; j++)
+    {
+        const int shift = (int)p[COPY_SHIFT];
+        const u64 addend = (u64)p[COPY_ADDEND];
+        const int left = (int)p[COPY_LEFT];
+        const int64_t terms = p[COPY_TERMS];
+        p += COPY_FIELDS;
+        v8 pv[OPENED_VECTORS];
+        for (int v = 0; v < OPENED_VECTORS; v++)
+        {
+            pv[v] = (v8)((vs8)cv[v] >> shift) + addend;
+        }
+        for (int64_t term = 0; term < terms; term++)
+        {
+            const int64_t power = p[TERM_POWER];
+            const int right = (int)p[TERM_RIGHT];
+            const int64_t count = p[TERM_COUNT];
+            const int64_t *h = p + TERM_FIELDS;
+            p += TERM_FIELDS + count;
+            v8 g[OPENED_VECTORS];
+            for (int v = 0; v < OPENED_VECTORS; v++)
+            {
+                g[v] = (v8){0} + (u64)h[0];
+            }
+            for (int64_t k = 1; k < count; k++)
+            {
+                for (int v = 0; v < OPENED_VECTORS; v++)
+                {
+                    g[v] = g[v] * pv[v] + (u64)h[k];
+                }
+            }
+            if (power == 0)
+            {
+                for (int v = 0; v < OPENED_VECTORS; v++)
+                {
+                    acc[v] += g[v];
+                }
+                continue;
+            }
+            const u64 *base = s[0];
+            const u64 *diff = s[1];
+            s += 2;
+            for (int v = 0; v < OPENED_VECTORS; v++)
+            {
+                const v8 d = (load(diff + i + v * LANES) >> right) << left;
+                acc[v] += (load(base + i + v * LANES) - (d & neg[v])) * g[v];
+            }
+        }
+    }
+    for (int v = 0; v < OPENED_VECTORS; v++)
+    {
+        store(out + i + v * LANES, acc[v]);
+    }
+}
+
+/* One element of opened_step, for the tail of fewer than OPENED_VECTORS vectors. */
+static void opened_element(const u64 *c, const u64 *z, const u64 z_multiplier, const u64 own,
+                           const int32_t copies, const int64_t *restrict program, const u64 *const *restrict streams,
+                           u64 *out, const int64_t i)
+{
+    const u64 ci = get(c + i);
+    const u64 neg = (u64)((int64_t)ci >> (64 - 1));
+    u64 acc = own;
+    if (z_multiplier != 0)
+    {
+        acc += get(z + i) * z_multiplier;
+    }
+    const int64_t *p = program;
+    const u64 *const *s = streams;
+    for (int32_t j = 0; j < copies; j++)
+    {
+        const u64 pv = (u64)((int64_t)ci >> p[COPY_SHIFT]) + (u64)p[COPY_ADDEND];
+        const int left = (int)p[COPY_LEFT];
+        const int64_t terms = p[COPY_TERMS];
+        p += COPY_FIELDS;
+        for (int64_t term = 0; term < terms; term++)
+        {
+            const int64_t power = p[TERM_POWER];
+            const int right = (int)p[TERM_RIGHT];
+            const int64_t count = p[TERM_COUNT];
+            const int64_t *h = p + TERM_FIELDS;
+            p += TERM_FIELDS + count;
+            u64 g = (u64)h[0];
+            for (int64_t k = 1; k < count; k++)
+            {
+                g = g * pv + (u64)h[k];
+            }
+            if (power == 0)
+            {
+                acc += g;
+                continue;
+            }
+            const u64 d = (get(s[1] + i) >> right) << left;
+            acc += (get(s[0] + i) - (d & neg)) * g;
+            s += 2;
+        }
+    }
+    put(out + i, acc);
+}
+
+void polypi_polynomial_from_opened(const uint64_t *c, const uint64_t *z, const uint64_t z_multiplier,
+                                   const uint64_t own_constant, const int32_t copies, const int64_t *program,
+                                   const uint64_t *const *streams, uint64_t *out, const int64_t n)
+{
+    int64_t i = 0;
+    for (; i + OPENED_VECTORS * LANES <= n; i += OPENED_VECTORS * LANES)
+    {
+        opened_step(c, z, z_multiplier, own_constant, copies, program, streams, out, i);
+    }
+    for (; i < n; i++)
+    {
+        opened_element(c, z, z_multiplier, own_constant, copies, program, streams, out, i);
     }
 }
 

@@ -31,6 +31,20 @@ POLYPI_EXPORT void polypi_matmul_transposed_a(const uint64_t *a, const uint64_t 
 POLYPI_EXPORT void polypi_polynomial(const uint64_t *x, const uint64_t *coefficients, int32_t count, uint64_t *out,
                                      int64_t n);
 
+/**
+ * The fused one-round activation (the Java contract is RingKernels.polynomialFromOpened):
+ * out[i] = own_constant + z_multiplier * z[i] + sum over copies and terms of (selected material) * g(p), where, for
+ * each copy, p = (c[i] >> shift) + addend (arithmetic shift), and for each term g is the Horner chain of its
+ * coefficients in p, times 1 for power 0, else times base[i] - (((diff[i] >> right) << left) & -msb(c[i])).
+ * program: per copy {shift, addend, left, terms}, then per term {power, right, count, count coefficients, highest
+ * power of p first}; shift, left and right in [0, 63], count >= 1. streams: per term of power >= 1, in order, its base
+ * and diff pointers. z is read only when z_multiplier != 0. out may equal c or z (each element is read before it is
+ * written); no other overlap.
+ */
+POLYPI_EXPORT void polypi_polynomial_from_opened(const uint64_t *c, const uint64_t *z, uint64_t z_multiplier,
+                                                 uint64_t own_constant, int32_t copies, const int64_t *program,
+                                                 const uint64_t *const *streams, uint64_t *out, int64_t n);
+
 /** 1 if this CPU has every instruction-set extension the library was compiled to use (-march=native), else 0. */
 POLYPI_EXPORT int32_t polypi_cpu_supported(void);
 

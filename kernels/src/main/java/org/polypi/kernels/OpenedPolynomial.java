@@ -16,8 +16,11 @@ import static org.polypi.kernels.RingTensor.ELEMENT;
  * plain array loop that C2 vectorizes itself: the pass is bound by memory, d + w + 2 words read (w the
  * {@link CandidateDifferences} words, d or about d / 2) and one written per element, against d + w + 1 read, d
  * written, d read again and one written by the unfused composition.
+ * <p>
+ * Public because backends of other modules (the native one) share its argument checks, its Horner coefficients and,
+ * for heap segments, this form itself.
  */
-final class OpenedPolynomial
+public final class OpenedPolynomial
 {
     /** Elements per block: the eight block arrays of 4 KiB each stay in L1. */
     static final int BLOCK = 512;
@@ -26,10 +29,14 @@ final class OpenedPolynomial
     {
     }
 
-    /** The argument checks of {@link RingKernels#polynomialFromOpened}, shared by every backend. */
-    static void check(final MemorySegment c, final int[] shifts, final long[] addends, final MemorySegment[][] base,
-                      final MemorySegment[][] diff, final long[][] multipliers, final MemorySegment z,
-                      final long zMultiplier, final MemorySegment out, final long n)
+    /**
+     * The argument checks of {@link RingKernels#polynomialFromOpened}, shared by every backend.
+     *
+     * @throws IllegalArgumentException naming the operand, as that method says.
+     */
+    public static void check(final MemorySegment c, final int[] shifts, final long[] addends,
+                             final MemorySegment[][] base, final MemorySegment[][] diff, final long[][] multipliers,
+                             final MemorySegment z, final long zMultiplier, final MemorySegment out, final long n)
     {
         RingTensor.checkCapacity("c", c, n);
         RingTensor.checkCapacity("out", out, n);
@@ -73,10 +80,10 @@ final class OpenedPolynomial
     }
 
     /** Trusted arguments (checked by {@link RingKernels#polynomialFromOpened}). */
-    static void compute(final MemorySegment c, final int[] shifts, final long[] addends, final MemorySegment[][] base,
-                        final MemorySegment[][] diff, final long[][] multipliers, final MemorySegment z,
-                        final long zMultiplier, final boolean holdsConstant, final long constant,
-                        final MemorySegment out, final long n)
+    public static void compute(final MemorySegment c, final int[] shifts, final long[] addends,
+                               final MemorySegment[][] base, final MemorySegment[][] diff, final long[][] multipliers,
+                               final MemorySegment z, final long zMultiplier, final boolean holdsConstant,
+                               final long constant, final MemorySegment out, final long n)
     {
         final int copies = shifts.length;
         final long[][][] horner = hornerCoefficients(multipliers, holdsConstant);
@@ -144,7 +151,7 @@ final class OpenedPolynomial
      * coefficients of {@code g_t}, highest power of p first, or null when {@code g_t} is 0 (or {@code t = 0} for the
      * party without the public constant, whose {@code q_0} is 0).
      */
-    static long[][][] hornerCoefficients(final long[][] multipliers, final boolean holdsConstant)
+    public static long[][][] hornerCoefficients(final long[][] multipliers, final boolean holdsConstant)
     {
         final long[][][] horner = new long[multipliers.length][][];
         for (int j = 0; j < multipliers.length; j++)

@@ -15,6 +15,8 @@ import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 import java.util.Optional;
 
+import org.polypi.kernels.CandidateDifferences;
+
 /**
  * Loads {@code libpolypi.so} once per JVM and holds the downcall handles to its kernels.
  * <p>
@@ -31,7 +33,7 @@ final class NativeLibrary
     /** System property naming a {@code libpolypi.so} to load instead of the one on the class path. */
     static final String LIBRARY_PROPERTY = "polypi.native.lib";
     /** Must equal {@code POLYPI_ABI_VERSION} in polypi.c, so that a stale library is refused, not misused. */
-    static final int ABI_VERSION = 1;
+    static final int ABI_VERSION = 2;
     /**
      * Calls doing at most this many multiply-adds (a few microseconds) go through the critical handles: so short
      * that holding off a safepoint is harmless, while the saved transition is a visible share of the call.
@@ -46,6 +48,12 @@ final class NativeLibrary
         ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT);
     private static final FunctionDescriptor POLYNOMIAL_DESCRIPTOR = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS,
         ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG);
+    private static final FunctionDescriptor OPENED_POLYNOMIAL_DESCRIPTOR = FunctionDescriptor.ofVoid(
+        ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
+        ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG);
+    /** The program fields polypi.h specifies: per copy, then per term before its coefficients. */
+    private static final int COPY_FIELDS = 4;
+    private static final int TERM_FIELDS = 3;
     private static final FunctionDescriptor INT_DESCRIPTOR = FunctionDescriptor.of(ValueLayout.JAVA_INT);
 
     private NativeLibrary()
@@ -56,7 +64,7 @@ final class NativeLibrary
     private record Bound(MethodHandle matmul, MethodHandle matmulCritical, MethodHandle matmulTransposedB,
                          MethodHandle matmulTransposedBCritical, MethodHandle matmulTransposedA,
                          MethodHandle matmulTransposedACritical, MethodHandle polynomial,
-                         MethodHandle polynomialCritical)
+                         MethodHandle polynomialCritical, MethodHandle polynomialFromOpened)
     {
     }
 
@@ -99,7 +107,8 @@ final class NativeLibrary
             downcall(linker, lookup, "polypi_matmul_transposed_a", MATMUL_DESCRIPTOR, false),
             downcall(linker, lookup, "polypi_matmul_transposed_a", MATMUL_DESCRIPTOR, true),
             downcall(linker, lookup, "polypi_polynomial", POLYNOMIAL_DESCRIPTOR, false),
-            downcall(linker, lookup, "polypi_polynomial", POLYNOMIAL_DESCRIPTOR, true));
+            downcall(linker, lookup, "polypi_polynomial", POLYNOMIAL_DESCRIPTOR, true),
+            downcall(linker, lookup, "polypi_polynomial_from_opened", OPENED_POLYNOMIAL_DESCRIPTOR, false));
     }
 
     /** Why the library cannot be used here, or empty when it loaded. */
@@ -195,6 +204,81 @@ final class NativeLibrary
                 MemorySegment.copy(coefficients, 0, coefficientSegment, ValueLayout.JAVA_LONG, 0, count);
                 Handles.BOUND.polynomial().invokeExact(x, coefficientSegment, count, out, n);
             }
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code polypi_polynomial_from_opened}: the arguments of {@code RingKernels.polynomialFromOpened}, checked, every
+     * segment native, and the Horner coefficients of {@code OpenedPolynomial.hornerCoefficients} (null entries are
+     * terms that vanish). The program and the stream pointers go off-heap for the call, an ordinary (not critical)
+     * downcall because the pass is long.
+     */
+    static void polynomialFromOpened(final MemorySegment c, final int[] shifts, final long[] addends,
+                                     final MemorySegment[][] base, final MemorySegment[][] diff,
+                                     final long[][][] horner, final MemorySegment z, final long zMultiplier,
+                                     final long ownConstant, final MemorySegment out, final long n)
+    {
+        final int copies = shifts.length;
+        int programLength = copies * COPY_FIELDS;
+        int streamCount = 0;
+        for (final long[][] copy : horner)
+        {
+            for (int t = 0; t < copy.length; t++)
+            {
+                if (copy[t] != null)
+                {
+                    programLength += TERM_FIELDS + copy[t].length;
+                    streamCount += t == 0 ? 0 : 2;
+                }
+            }
+        }
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment program = arena.allocate((long)programLength * Long.BYTES, Long.BYTES);
+            final MemorySegment streams = arena.allocate(ValueLayout.ADDRESS, Math.max(1, streamCount));
+            long at = 0;
+            long stream = 0;
+            for (int j = 0; j < copies; j++)
+            {
+                final long[][] copy = horner[j];
+                final boolean packed = CandidateDifferences.packed(shifts[j], copy.length - 1);
+                int terms = 0;
+                for (final long[] h : copy)
+                {
+                    terms += h == null ? 0 : 1;
+                }
+                program.setAtIndex(ValueLayout.JAVA_LONG, at++, shifts[j]);
+                program.setAtIndex(ValueLayout.JAVA_LONG, at++, addends[j]);
+                program.setAtIndex(ValueLayout.JAVA_LONG, at++, CandidateDifferences.leftShift(shifts[j], packed));
+                program.setAtIndex(ValueLayout.JAVA_LONG, at++, terms);
+                for (int t = 0; t < copy.length; t++)
+                {
+                    final long[] h = copy[t];
+                    if (h == null)
+                    {
+                        continue;
+                    }
+                    program.setAtIndex(ValueLayout.JAVA_LONG, at++, t);
+                    program.setAtIndex(ValueLayout.JAVA_LONG, at++,
+                        t == 0 ? 0 : CandidateDifferences.rightShift(t, packed));
+                    program.setAtIndex(ValueLayout.JAVA_LONG, at++, h.length);
+                    MemorySegment.copy(h, 0, program, ValueLayout.JAVA_LONG, at * Long.BYTES, h.length);
+                    at += h.length;
+                    if (t > 0)
+                    {
+                        streams.setAtIndex(ValueLayout.ADDRESS, stream++, base[j][t - 1]);
+                        streams.setAtIndex(ValueLayout.ADDRESS, stream++,
+                            diff[j][CandidateDifferences.word(t, packed)]);
+                    }
+                }
+            }
+            final MemorySegment zOrNull = zMultiplier == 0 ? MemorySegment.NULL : z;
+            Handles.BOUND.polynomialFromOpened().invokeExact(c, zOrNull, zMultiplier, ownConstant, copies, program,
+                streams, out, n);
         }
         catch (final Throwable t)
         {

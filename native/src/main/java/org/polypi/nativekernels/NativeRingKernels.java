@@ -6,6 +6,7 @@ import java.util.Optional;
 import org.polypi.kernels.CheckedRingKernels;
 import org.polypi.kernels.Conv2dShape;
 import org.polypi.kernels.Kernels;
+import org.polypi.kernels.OpenedPolynomial;
 import org.polypi.kernels.RingKernels;
 import org.polypi.kernels.ScalarRingKernels;
 
@@ -15,8 +16,9 @@ import org.polypi.kernels.ScalarRingKernels;
  * <p>
  * This is a ceiling and an optional backend, not a full port: it exists to measure how close the Java Vector API
  * kernels come to compiled C on the same kernel design. Only {@code matmul}, {@code matmulTransposedB},
- * {@code matmulTransposedA} and {@code polynomial} are native; every other operation is delegated to the vector
- * backend when {@code jdk.incubator.vector} is present, else to {@link ScalarRingKernels}.
+ * {@code matmulTransposedA}, {@code polynomial} and the fused activation {@code polynomialFromOpened} are native;
+ * every other operation is delegated to the vector backend when {@code jdk.incubator.vector} is present, else to
+ * {@link ScalarRingKernels}.
  * <p>
  * Argument checks are {@link CheckedRingKernels}'s, as for every backend; the C code trusts what it is given.
  * The library is loaded once per JVM (see {@link #isAvailable()} and {@link #instance()}).
@@ -104,6 +106,56 @@ public final class NativeRingKernels extends CheckedRingKernels
                                        final long n)
     {
         NativeLibrary.polynomial(x, coefficients, out, n);
+    }
+
+    /**
+     * The engine's fused activation in C: its speed does not depend on how C2 happens to compile a Vector API step
+     * that sits near its inlining budget (docs/profiling.md). Heap segments take the shared block form.
+     */
+    @Override
+    public void polynomialFromOpened(final MemorySegment c, final int[] shifts, final long[] addends,
+                                     final MemorySegment[][] base, final MemorySegment[][] diff,
+                                     final long[][] multipliers, final MemorySegment z, final long zMultiplier,
+                                     final boolean holdsConstant, final long constant, final MemorySegment out,
+                                     final long n)
+    {
+        OpenedPolynomial.check(c, shifts, addends, base, diff, multipliers, z, zMultiplier, out, n);
+        boolean heap = !c.isNative() || !out.isNative() || (zMultiplier != 0 && !z.isNative());
+        for (int j = 0; j < shifts.length && !heap; j++)
+        {
+            heap = !allNative(base[j]) || !allNative(diff[j]);
+        }
+        if (heap)
+        {
+            OpenedPolynomial.compute(c, shifts, addends, base, diff, multipliers, z, zMultiplier, holdsConstant,
+                constant, out, n);
+            return;
+        }
+        NativeLibrary.polynomialFromOpened(c, shifts, addends, base, diff,
+            OpenedPolynomial.hornerCoefficients(multipliers, holdsConstant), z, zMultiplier,
+            holdsConstant ? constant : 0L, out, n);
+    }
+
+    @Override
+    public void truncationFromMaskedShares(final MemorySegment cOwn, final MemorySegment cPeer, final long cOffset,
+                                           final int shift, final MemorySegment msbR, final MemorySegment rShifted,
+                                           final boolean holdsConstant, final long addend, final MemorySegment out,
+                                           final long n)
+    {
+        delegate.truncationFromMaskedShares(cOwn, cPeer, cOffset, shift, msbR, rShifted, holdsConstant, addend, out,
+            n);
+    }
+
+    private static boolean allNative(final MemorySegment[] segments)
+    {
+        for (final MemorySegment segment : segments)
+        {
+            if (!segment.isNative())
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     // ---- delegated: already-checked arguments pass the delegate's checks again, which cost nothing measurable ----

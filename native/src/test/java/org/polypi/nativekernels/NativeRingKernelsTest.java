@@ -7,6 +7,7 @@ import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.polypi.kernels.CandidateDifferences;
 import org.polypi.kernels.Kernels;
 import org.polypi.kernels.RingKernels;
 import org.polypi.kernels.ScalarRingKernels;
@@ -184,6 +185,109 @@ final class NativeRingKernelsTest
                 nativeKernels.polynomial(xs, coefficients, xs, n);
                 assertArrayEquals(horner(x, coefficients), xs.toArray(ValueLayout.JAVA_LONG), "in place, n=" + n);
             }
+        }
+    }
+
+    @Test
+    void fusedActivationEqualsOracle()
+    {
+        // The scalar backend's block form is itself tested against the composition of selected powers, constant
+        // products and sums (PolynomialKernelsTest); here C must equal it on every path of its program walk: one
+        // to three copies, degrees 1 to 6, packed and unpacked differences, zero multipliers (vanishing terms), z
+        // or not, both parties, tails of the two-vector step, and out in place over c or z.
+        final SplittableRandom random = new SplittableRandom(SEED + 9);
+        final RingKernels scalar = ScalarRingKernels.INSTANCE;
+        try (Arena arena = Arena.ofConfined())
+        {
+            for (final int n : new int[]{0, 1, 15, 16, 17, 33, 1000, 4099})
+            {
+                for (int trial = 0; trial < 10; trial++)
+                {
+                    final int copies = 1 + random.nextInt(3);
+                    final long[] c = n % 2 == 0 ? random(n, random) : boundary(n, random);
+                    final long[] z = random(n, random);
+                    final long zMultiplier = random.nextBoolean() ? 0L : random.nextLong();
+                    final long constant = random.nextLong();
+                    final int[] shifts = new int[copies];
+                    final long[] addends = new long[copies];
+                    final MemorySegment[][] base = new MemorySegment[copies][];
+                    final MemorySegment[][] diff = new MemorySegment[copies][];
+                    final long[][] multipliers = new long[copies][];
+                    for (int j = 0; j < copies; j++)
+                    {
+                        final int degree = 1 + random.nextInt(6);
+                        shifts[j] = random.nextBoolean() ?
+                            1 + random.nextInt(CandidateDifferences.MAX_PACKED_SHIFT) : random.nextInt(64);
+                        addends[j] = random.nextLong();
+                        base[j] = new MemorySegment[degree];
+                        diff[j] = new MemorySegment[CandidateDifferences.words(shifts[j], degree)];
+                        multipliers[j] = new long[degree];
+                        for (int w = 0; w < diff[j].length; w++)
+                        {
+                            diff[j][w] = segment(arena, random(n, random));
+                        }
+                        for (int i = 0; i < degree; i++)
+                        {
+                            base[j][i] = segment(arena, random(n, random));
+                            multipliers[j][i] = random.nextInt(3) == 0 ? 0L : random.nextLong();
+                        }
+                    }
+                    for (final boolean holds : new boolean[]{true, false})
+                    {
+                        final MemorySegment cs = segment(arena, c);
+                        final MemorySegment zs = segment(arena, z);
+                        final MemorySegment expected = arena.allocate(Math.max(1, n) * (long)Long.BYTES);
+                        scalar.polynomialFromOpened(cs, shifts, addends, base, diff, multipliers, zs, zMultiplier,
+                            holds, constant, expected, n);
+                        final long[] want = expected.asSlice(0, (long)n * Long.BYTES).toArray(ValueLayout.JAVA_LONG);
+                        final MemorySegment out = arena.allocate(Math.max(1, n) * (long)Long.BYTES);
+                        nativeKernels.polynomialFromOpened(cs, shifts, addends, base, diff, multipliers, zs,
+                            zMultiplier, holds, constant, out, n);
+                        final String what = "n " + n + ", trial " + trial + ", holds " + holds + ", copies " + copies;
+                        assertArrayEquals(want, out.asSlice(0, (long)n * Long.BYTES).toArray(ValueLayout.JAVA_LONG),
+                            what);
+                        final MemorySegment inPlace = trial % 2 == 0 ? cs : zs;
+                        nativeKernels.polynomialFromOpened(cs, shifts, addends, base, diff, multipliers, zs,
+                            zMultiplier, holds, constant, inPlace, n);
+                        assertArrayEquals(want, inPlace.asSlice(0, (long)n * Long.BYTES)
+                            .toArray(ValueLayout.JAVA_LONG), what + ", in place over " + (trial % 2 == 0 ? "c" : "z"));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void fusedActivationReadsHeapSegmentsAndRejectsBadInput()
+    {
+        final SplittableRandom random = new SplittableRandom(SEED + 10);
+        final int n = 37;
+        final long[] c = random(n, random);
+        final long[][] material = new long[6][];
+        for (int i = 0; i < material.length; i++)
+        {
+            material[i] = random(n, random);
+        }
+        final long[][] multipliers = {{5, -3, 7, 11}};
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment[][] base = {{segment(arena, material[0]), MemorySegment.ofArray(material[1]),
+                segment(arena, material[2]), segment(arena, material[3])}};
+            final MemorySegment[][] diff = {{segment(arena, material[4]), segment(arena, material[5])}};
+            final int[] shifts = {16};
+            final long[] addends = {1L << 46};
+            final MemorySegment expected = arena.allocate((long)n * Long.BYTES);
+            ScalarRingKernels.INSTANCE.polynomialFromOpened(segment(arena, c), shifts, addends, base, diff,
+                multipliers, null, 0, true, 9, expected, n);
+            final long[] out = new long[n];
+            nativeKernels.polynomialFromOpened(MemorySegment.ofArray(c), shifts, addends, base, diff, multipliers,
+                null, 0, true, 9, MemorySegment.ofArray(out), n);
+            assertArrayEquals(expected.toArray(ValueLayout.JAVA_LONG), out, "heap c, base and out");
+            final MemorySegment[][] shortDiff = {{diff[0][0], segment(arena, new long[n - 1])}};
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> nativeKernels.polynomialFromOpened(segment(arena, c), shifts, addends, base, shortDiff,
+                    multipliers, null, 0, true, 9, expected, n));
+            assertTrue(e.getMessage().startsWith("diff[0][1] too small"), e.getMessage());
         }
     }
 
