@@ -115,6 +115,11 @@ public final class EndToEndBench implements Callable<Integer>
     @Option(names = "--list", description = "Print the selected cells and exit.")
     boolean list;
 
+    @Option(names = "--kernels", paramLabel = "BACKEND", description = "Kernel backend of this run: vector, native " +
+        "(the fused activation in C, libpolypi.so) or scalar; the same as -Dpolypi.kernels (default: that " +
+        "property, else vector). The report names the backend it ran.")
+    String kernelBackend;
+
     private PrintStream stdout = System.out;
 
     /** Command-line entry point. */
@@ -138,6 +143,32 @@ public final class EndToEndBench implements Callable<Integer>
             return 1;
         });
         return cl.execute(args);
+    }
+
+    /**
+     * Makes {@code name} this JVM's backend before anything has chosen one, or fails saying why: an unknown or
+     * unloadable backend (Kernels.byName's message), or one asked for after the JVM already runs another.
+     */
+    static void selectBackend(final String name)
+    {
+        final String wanted = Kernels.byName(name).name();
+        final String before = System.getProperty(Kernels.BACKEND_PROPERTY);
+        System.setProperty(Kernels.BACKEND_PROPERTY, wanted);
+        final String running = Kernels.get().name();
+        if (!running.equals(wanted))
+        {
+            if (before == null)
+            {
+                System.clearProperty(Kernels.BACKEND_PROPERTY);
+            }
+            else
+            {
+                System.setProperty(Kernels.BACKEND_PROPERTY, before);
+            }
+            throw new IllegalStateException("--kernels " + name + ": this JVM already runs the " + running +
+                " backend (chosen before the option was read); pass -D" + Kernels.BACKEND_PROPERTY + "=" + wanted +
+                " to the JVM instead");
+        }
     }
 
     /** The cells this invocation selects, in run order. */
@@ -206,6 +237,10 @@ public final class EndToEndBench implements Callable<Integer>
     @Override
     public Integer call() throws IOException
     {
+        if (kernelBackend != null)
+        {
+            selectBackend(kernelBackend);
+        }
         final List<E2eCell> cells = cells();
         if (cells.isEmpty())
         {

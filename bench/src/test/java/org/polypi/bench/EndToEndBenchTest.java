@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.polypi.kernels.Kernels;
 import org.polypi.model.ActivationKind;
 import org.polypi.model.ModelFormat;
 import org.polypi.model.ReferenceNetworks;
@@ -22,6 +23,7 @@ import org.polypi.model.ReferenceNetworks;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -226,6 +228,27 @@ final class EndToEndBenchTest
         assertEquals(1, code);
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("no cell matches --filter nothing/matches"),
             err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void kernelBackendOptionIsCheckedBeforeAnyCell()
+    {
+        final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        final int unknown = EndToEndBench.run(new String[]{"--kernels", "gpu", "--list"},
+            new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(1, unknown);
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains(
+            "unknown kernel backend 'gpu': expected vector, scalar or native"), err.toString(StandardCharsets.UTF_8));
+        // This JVM runs its backend already, so asking for another one is refused, naming both.
+        final String running = Kernels.get().name();
+        final String other = running.equals("scalar") ? "vector" : "scalar";
+        final IllegalStateException e = assertThrows(IllegalStateException.class,
+            () -> EndToEndBench.selectBackend(other));
+        assertEquals("--kernels " + other + ": this JVM already runs the " + running + " backend (chosen before the " +
+            "option was read); pass -Dpolypi.kernels=" + other + " to the JVM instead", e.getMessage());
+        assertEquals(running, Kernels.get().name());
+        EndToEndBench.selectBackend(running);
     }
 
     @Test
