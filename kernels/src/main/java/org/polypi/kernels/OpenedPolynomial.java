@@ -79,6 +79,37 @@ public final class OpenedPolynomial
         }
     }
 
+    /**
+     * True when any operand of {@link RingKernels#polynomialFromOpened} is a heap segment (z only when it is read):
+     * the vector and native forms stream native memory, and such a call takes {@link #compute} instead.
+     */
+    public static boolean anyOnHeap(final MemorySegment c, final MemorySegment[][] base, final MemorySegment[][] diff,
+                                    final MemorySegment z, final long zMultiplier, final MemorySegment out)
+    {
+        if (!c.isNative() || !out.isNative() || (zMultiplier != 0 && !z.isNative()))
+        {
+            return true;
+        }
+        for (int j = 0; j < base.length; j++)
+        {
+            for (final MemorySegment segment : base[j])
+            {
+                if (!segment.isNative())
+                {
+                    return true;
+                }
+            }
+            for (final MemorySegment segment : diff[j])
+            {
+                if (!segment.isNative())
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** Trusted arguments (checked by {@link RingKernels#polynomialFromOpened}). */
     public static void compute(final MemorySegment c, final int[] shifts, final long[] addends,
                                final MemorySegment[][] base, final MemorySegment[][] diff, final long[][] multipliers,

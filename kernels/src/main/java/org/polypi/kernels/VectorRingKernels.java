@@ -166,12 +166,7 @@ public final class VectorRingKernels extends CheckedRingKernels
                                      final long n)
     {
         OpenedPolynomial.check(c, shifts, addends, base, diff, multipliers, z, zMultiplier, out, n);
-        boolean heap = onHeap(c, out) || (zMultiplier != 0 && onHeap(z));
-        for (int j = 0; j < shifts.length && !heap; j++)
-        {
-            heap = onHeap(base[j]) || onHeap(diff[j]);
-        }
-        if (heap)
+        if (OpenedPolynomial.anyOnHeap(c, base, diff, z, zMultiplier, out))
         {
             OpenedPolynomial.compute(c, shifts, addends, base, diff, multipliers, z, zMultiplier, holdsConstant,
                 constant, out, n);

@@ -120,12 +120,7 @@ public final class NativeRingKernels extends CheckedRingKernels
                                      final long n)
     {
         OpenedPolynomial.check(c, shifts, addends, base, diff, multipliers, z, zMultiplier, out, n);
-        boolean heap = !c.isNative() || !out.isNative() || (zMultiplier != 0 && !z.isNative());
-        for (int j = 0; j < shifts.length && !heap; j++)
-        {
-            heap = !allNative(base[j]) || !allNative(diff[j]);
-        }
-        if (heap)
+        if (OpenedPolynomial.anyOnHeap(c, base, diff, z, zMultiplier, out))
         {
             OpenedPolynomial.compute(c, shifts, addends, base, diff, multipliers, z, zMultiplier, holdsConstant,
                 constant, out, n);
@@ -144,18 +139,6 @@ public final class NativeRingKernels extends CheckedRingKernels
     {
         delegate.truncationFromMaskedShares(cOwn, cPeer, cOffset, shift, msbR, rShifted, holdsConstant, addend, out,
             n);
-    }
-
-    private static boolean allNative(final MemorySegment[] segments)
-    {
-        for (final MemorySegment segment : segments)
-        {
-            if (!segment.isNative())
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     // ---- delegated: already-checked arguments pass the delegate's checks again, which cost nothing measurable ----
