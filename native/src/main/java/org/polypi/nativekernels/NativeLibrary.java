@@ -215,7 +215,9 @@ final class NativeLibrary
      * {@code polypi_polynomial_from_opened}: the arguments of {@code RingKernels.polynomialFromOpened}, checked, every
      * segment native, and the Horner coefficients of {@code OpenedPolynomial.hornerCoefficients} (null entries are
      * terms that vanish). The program and the stream pointers go off-heap for the call, an ordinary (not critical)
-     * downcall because the pass is long.
+     * downcall because the pass is long. The material's segments travel as raw addresses in that pointer array, so
+     * the downcall does not keep their scopes alive as it does for its own arguments: the kernel contract's caller
+     * owns them for the call (the engine's party thread; their liveness was checked by {@code OpenedPolynomial.check}).
      */
     static void polynomialFromOpened(final MemorySegment c, final int[] shifts, final long[] addends,
                                      final MemorySegment[][] base, final MemorySegment[][] diff,
