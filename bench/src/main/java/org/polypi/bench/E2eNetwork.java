@@ -52,6 +52,8 @@ final class E2eNetwork implements AutoCloseable
      * low percentile: the spinning round trip whenever the pings saw it at all.
      */
     static final int RTT_PERCENTILE = 10;
+    /** Sets of pings per measurement; the lowest set's percentile is the round trip. */
+    static final int PING_ATTEMPTS = 5;
     private static final char[] PASSWORD = "polypi-bench-keys".toCharArray();
     private static final AtomicLong SESSION_IDS = new AtomicLong();
 
@@ -227,10 +229,23 @@ final class E2eNetwork implements AutoCloseable
     }
 
     /**
-     * The {@link #RTT_PERCENTILE}th percentile round trip of 8-byte messages between the server and the client
-     * transports.
+     * The round trip of 8-byte messages between the server and the client transports: the lowest
+     * {@link #RTT_PERCENTILE}th percentile of {@link #PING_ATTEMPTS} sets of pings. Several sets, because a whole set
+     * can land in the parked regime: the engine report at 81903cd read about 44 us in memory for a W1 HerPN cell
+     * whose 8-round queries took 161 us, a floor above the measured latency (0.89x).
      */
     static double pingPong(final Transport server, final Transport client)
+    {
+        double best = Double.MAX_VALUE;
+        for (int attempt = 0; attempt < PING_ATTEMPTS; attempt++)
+        {
+            best = Math.min(best, pingSet(server, client));
+        }
+        return best;
+    }
+
+    /** One set of pings: their {@link #RTT_PERCENTILE}th percentile round trip. */
+    private static double pingSet(final Transport server, final Transport client)
     {
         final ExecutorService pool = Executors.newSingleThreadExecutor(r ->
         {

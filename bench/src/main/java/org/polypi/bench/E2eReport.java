@@ -436,10 +436,11 @@ final class E2eReport
                 "before and after the cells, and the higher of the two taken, so that a moment of contention or a " +
                 "half-compiled kernel cannot lower the floor's rate) + the larger party's online bytes / bandwidth " +
                 "(6 GB/s on lan, the profile's otherwise, none in memory) + rounds x RTT / 2, with RTT the measured " +
-                "ping-pong of the transport (the " + E2eNetwork.RTT_PERCENTILE + "th percentile of 200 pings: " +
-                "in memory they are bimodal, a spinning or a parked receiver) plus the profile's RTT. Half, " +
-                "because every round of these protocols is a simultaneous exchange (both parties send, then " +
-                "receive: one one-way delay), where workloads.md's \"rounds x RTT\" counts request-response rounds.\n");
+                "ping-pong of the transport (the lowest " + E2eNetwork.RTT_PERCENTILE + "th percentile of " +
+                E2eNetwork.PING_ATTEMPTS + " sets of 200 pings: in memory they are bimodal, a spinning or a parked " +
+                "receiver) plus the profile's RTT. Half, because every round of these protocols is a " +
+                "simultaneous exchange (both parties send, then receive: one one-way delay), where " +
+                "workloads.md's \"rounds x RTT\" counts request-response rounds.\n");
         return md.toString();
     }
 
