@@ -80,10 +80,30 @@ public final class OpenedPolynomial
     }
 
     /**
-     * True when any operand of {@link RingKernels#polynomialFromOpened} is a heap segment (z only when it is read):
-     * the vector and native forms stream native memory, and such a call takes {@link #compute} instead.
+     * What every streaming backend does first in {@link RingKernels#polynomialFromOpened}: {@link #check} the
+     * arguments, and when any operand is a heap segment (the vector and native forms stream native memory only),
+     * compute the call here in the block form.
+     *
+     * @return true when the call is done; false when every operand is native and the backend's own kernel runs.
+     * @throws IllegalArgumentException as {@link #check}.
      */
-    public static boolean anyOnHeap(final MemorySegment c, final MemorySegment[][] base, final MemorySegment[][] diff,
+    public static boolean checkOrComputeOnHeap(final MemorySegment c, final int[] shifts, final long[] addends,
+                                               final MemorySegment[][] base, final MemorySegment[][] diff,
+                                               final long[][] multipliers, final MemorySegment z,
+                                               final long zMultiplier, final boolean holdsConstant,
+                                               final long constant, final MemorySegment out, final long n)
+    {
+        check(c, shifts, addends, base, diff, multipliers, z, zMultiplier, out, n);
+        if (!anyOnHeap(c, base, diff, z, zMultiplier, out))
+        {
+            return false;
+        }
+        compute(c, shifts, addends, base, diff, multipliers, z, zMultiplier, holdsConstant, constant, out, n);
+        return true;
+    }
+
+    /** True when any operand is a heap segment (z only when it is read). */
+    private static boolean anyOnHeap(final MemorySegment c, final MemorySegment[][] base, final MemorySegment[][] diff,
                                     final MemorySegment z, final long zMultiplier, final MemorySegment out)
     {
         if (!c.isNative() || !out.isNative() || (zMultiplier != 0 && !z.isNative()))

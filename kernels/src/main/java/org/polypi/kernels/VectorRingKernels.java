@@ -165,11 +165,9 @@ public final class VectorRingKernels extends CheckedRingKernels
                                      final boolean holdsConstant, final long constant, final MemorySegment out,
                                      final long n)
     {
-        OpenedPolynomial.check(c, shifts, addends, base, diff, multipliers, z, zMultiplier, out, n);
-        if (OpenedPolynomial.anyOnHeap(c, base, diff, z, zMultiplier, out))
+        if (OpenedPolynomial.checkOrComputeOnHeap(c, shifts, addends, base, diff, multipliers, z, zMultiplier,
+            holdsConstant, constant, out, n))
         {
-            OpenedPolynomial.compute(c, shifts, addends, base, diff, multipliers, z, zMultiplier, holdsConstant,
-                constant, out, n);
             return;
         }
         VectorElementwise.polynomialFromOpened(c, shifts, addends, base, diff,
