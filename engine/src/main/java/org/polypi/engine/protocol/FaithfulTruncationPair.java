@@ -1,5 +1,8 @@
 package org.polypi.engine.protocol;
 
+import java.lang.foreign.Arena;
+
+import org.polypi.kernels.RingKernels;
 import org.polypi.kernels.RingTensor;
 
 /**
@@ -53,6 +56,26 @@ public final class FaithfulTruncationPair
     void take()
     {
         use.take();
+    }
+
+    /**
+     * Consumes this pair and returns, under the same id, one whose truncation outputs {@code trunc(x) - m} instead
+     * of {@code trunc(x)}: its share of {@code r >>> s} is this one's plus {@code m}, a fresh tensor of
+     * {@code arena} (the material itself may be read-only, as a mapped material file is). Local: m is this party's
+     * share of a value the truncation's reader would subtract anyway (a linear layer's input mask), so the
+     * subtraction moves into the truncation's own pass.
+     *
+     * @throws IllegalArgumentException if m's size differs from the pair's.
+     * @throws IllegalStateException if the pair was already used.
+     */
+    FaithfulTruncationPair minusAddend(final RingKernels kernels, final Arena arena, final RingTensor m)
+    {
+        RingOps.requireSize("m", m, r.size());
+        take();
+        final RingTensor shifted = RingTensor.allocate(arena, r.shape());
+        // The truncation subtracts [r >>> s], so adding m there subtracts it from the result.
+        kernels.add(rShifted.segment(), m.segment(), shifted.segment(), r.size());
+        return new FaithfulTruncationPair(use.id(), shift, r, shifted, msb);
     }
 
     RingTensor r()

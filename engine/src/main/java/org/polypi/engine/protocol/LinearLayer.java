@@ -84,26 +84,82 @@ public final class LinearLayer
     }
 
     /**
+     * Local, before the query: makes the truncation that produces this layer's input output this party's share of
+     * {@code E = X - A} instead of X, by folding its share of A into the truncation's (the pair returned replaces
+     * {@code producer}, which is consumed). The online step is then {@link #onlineFromMasked}: the subtraction
+     * {@code X - A} (a pass reading X and A and writing E) is gone from the online phase, done by the truncation's
+     * own pass. Only for a truncation whose output this layer alone reads: nothing else may see E in place of X.
+     * Secure: it changes no message, only where a party subtracts its own share of A from its own share of X.
+     *
+     * @throws IllegalStateException if this query's mask was already folded, or the pair already used.
+     * @throws IllegalArgumentException if the pair truncates another number of elements than the layer's input.
+     */
+    public static FaithfulTruncationPair foldMaskIntoTruncation(final PartySession session, final PreparedQuery query,
+                                                                final FaithfulTruncationPair producer)
+    {
+        if (query.maskFolded)
+        {
+            throw new IllegalStateException("the input mask of " + query.id() + " is already folded into a " +
+                "truncation");
+        }
+        final FaithfulTruncationPair folded = producer.minusAddend(session.kernels(), session.arena(), query.a);
+        query.maskFolded = true;
+        return folded;
+    }
+
+    /**
      * Online: this party's share of {@code X·W} from its share of X. One round, |X| elements sent per party.
      *
-     * @throws IllegalStateException if {@code query} was already used.
+     * @throws IllegalStateException if {@code query} was already used, or its mask was folded into the truncation
+     *         producing X ({@link #onlineFromMasked} takes that truncation's output).
      */
     public static RingTensor online(final PartySession session, final Prepared layer, final PreparedQuery query,
                                     final RingTensor x)
     {
         final LinearOp op = layer.op;
         checkShape("x", x, op.inputShape());
+        if (query.maskFolded)
+        {
+            throw new IllegalStateException("the input mask of " + query.id() + " was folded into a truncation: " +
+                "the layer takes that truncation's output, X - A, through onlineFromMasked");
+        }
         query.use.take();
-        final RingKernels k = session.kernels();
         // E lives in the query's arena rather than an arena of its own: closing a shared arena per layer costs a
         // handshake with every thread, and the query arena is shared so the product can still use every core.
         final RingTensor e = session.allocate(op.inputShape());
-        k.sub(x.segment(), query.a.segment(), e.segment(), e.size());
+        session.kernels().sub(x.segment(), query.a.segment(), e.segment(), e.size());
+        return openAndMultiply(session, layer, query, e);
+    }
+
+    /**
+     * Online, after {@link #foldMaskIntoTruncation}: this party's share of {@code X·W} from its share of
+     * {@code E = X - A} (the folded truncation's output, overwritten with the opened E). One round, |X| elements sent
+     * per party.
+     *
+     * @throws IllegalStateException if {@code query} was already used or its mask was not folded.
+     */
+    public static RingTensor onlineFromMasked(final PartySession session, final Prepared layer,
+                                              final PreparedQuery query, final RingTensor maskedShare)
+    {
+        checkShape("X - A", maskedShare, layer.op.inputShape());
+        if (!query.maskFolded)
+        {
+            throw new IllegalStateException("the input mask of " + query.id() + " was not folded into a " +
+                "truncation: the layer takes X through online");
+        }
+        query.use.take();
+        return openAndMultiply(session, layer, query, maskedShare);
+    }
+
+    /** Opens E in place and accumulates {@code E·M_b} into {@code P_b}, which becomes the share. */
+    private static RingTensor openAndMultiply(final PartySession session, final Prepared layer,
+                                              final PreparedQuery query, final RingTensor e)
+    {
         Opener.open(session, new RingTensor[]{e}, new RingTensor[]{e});
         // The share is P_b + E·M_b, accumulated into P_b (single use, so it can become the output): the product's
         // own pass over its output adds P instead of a separate add reading both and writing the result.
         final RingTensor z = query.p;
-        op.applyAccumulate(k, e.segment(), layer.m.segment(), z.segment());
+        layer.op.applyAccumulate(session.kernels(), e.segment(), layer.m.segment(), z.segment());
         return z;
     }
 
@@ -152,6 +208,8 @@ public final class LinearLayer
         private final SingleUse use;
         private final RingTensor a;
         private final RingTensor p;
+        /** A was folded into the truncation producing X ({@link #foldMaskIntoTruncation}). */
+        private boolean maskFolded;
 
         private PreparedQuery(final String id, final RingTensor a, final RingTensor p)
         {
@@ -170,6 +228,18 @@ public final class LinearLayer
         public boolean used()
         {
             return use.used();
+        }
+
+        /** True if its mask was folded into the truncation producing the layer's input. */
+        public boolean maskFolded()
+        {
+            return maskFolded;
+        }
+
+        /** This party's share of the input mask A (read only; for diagnostics that need X back from X - A). */
+        public RingTensor mask()
+        {
+            return a;
         }
     }
 }

@@ -196,15 +196,57 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
                     default -> null;
                 };
             }
+            final RingTensor[] foldedMasks = foldLinearMasks(qs, pieces);
             meter.enter(CostReport.IDLE, CostReport.IDLE);
             arena.beginOnline();
-            return new Query(arena, qs, pieces, this);
+            return new Query(arena, qs, pieces, foldedMasks, this);
         }
         catch (final RuntimeException | Error e)
         {
             arena.close();
             throw e;
         }
+    }
+
+    /**
+     * Folds the input mask of every linear step fed by a truncation step alone into that truncation
+     * ({@link LinearLayer#foldMaskIntoTruncation}), so that the truncation outputs {@code X - A} and the online phase
+     * skips a pass; charged to the linear step's offline time. Returns, per step index, the mask folded into that
+     * truncation step (null for other steps), which the step observer needs to see X rather than X - A.
+     */
+    private RingTensor[] foldLinearMasks(final PartySession qs, final Object[] pieces)
+    {
+        final List<PlanStep> steps = plan.steps();
+        final int[] readers = new int[plan.tensors().size()];
+        final int[] producer = new int[plan.tensors().size()];
+        for (int i = 0; i < steps.size(); i++)
+        {
+            for (final int t : steps.get(i).inputs())
+            {
+                readers[t]++;
+            }
+            producer[steps.get(i).output()] = i;
+        }
+        final RingTensor[] folded = new RingTensor[steps.size()];
+        for (int i = 0; i < steps.size(); i++)
+        {
+            if (!(steps.get(i) instanceof final PlanStep.Linear l) ||
+                !(pieces[i] instanceof final LinearLayer.PreparedQuery query))
+            {
+                continue;
+            }
+            final int x = l.inputs()[0];
+            final int t = producer[x];
+            if (x == plan.inputTensor() || x == plan.outputTensor() || readers[x] != 1 ||
+                !(steps.get(t) instanceof PlanStep.Truncate) || !(pieces[t] instanceof final FaithfulTruncationPair pair))
+            {
+                continue;
+            }
+            transport.meter().enter(Plan.OFFLINE, l.name());
+            pieces[t] = LinearLayer.foldMaskIntoTruncation(qs, query, pair);
+            folded[t] = query.mask();
+        }
+        return folded;
     }
 
     /** Per copy: its truncation pair (null at shift 0) and its power or ESPN tuple (null at degree 1). */
@@ -316,9 +358,29 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
             final PlanStep step = steps.get(i);
             meter.enter(Plan.ONLINE, step.name());
             values[step.output()] = execute(query, i, step, values);
-            observer.afterStep(transport.self(), q, i, values[step.output()]);
+            if (observer != StepObserver.NONE)
+            {
+                observe(query, q, i, values[step.output()]);
+            }
         }
         return values[plan.outputTensor()];
+    }
+
+    /** The observer sees the step's value: X, also where the step outputs X - A for a folded linear mask. */
+    private void observe(final Query query, final int q, final int step, final RingTensor value)
+    {
+        final RingTensor mask = query.foldedMasks[step];
+        if (mask == null)
+        {
+            observer.afterStep(transport.self(), q, step, value);
+            return;
+        }
+        try (Arena tmp = Arena.ofConfined())
+        {
+            final RingTensor x = RingTensor.allocate(tmp, value.shape());
+            kernels.add(value.segment(), mask.segment(), x.segment(), x.size());
+            observer.afterStep(transport.self(), q, step, x);
+        }
     }
 
     /** Counts a finished query. */
@@ -337,8 +399,10 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
         {
             case PlanStep.Linear l ->
             {
-                final RingTensor z = LinearLayer.online(qs, prepared[l.linearIndex()],
-                    (LinearLayer.PreparedQuery)query.pieces[index], values[l.inputs()[0]]);
+                final LinearLayer.PreparedQuery lq = (LinearLayer.PreparedQuery)query.pieces[index];
+                final RingTensor z = lq.maskFolded() ?
+                    LinearLayer.onlineFromMasked(qs, prepared[l.linearIndex()], lq, values[l.inputs()[0]]) :
+                    LinearLayer.online(qs, prepared[l.linearIndex()], lq, values[l.inputs()[0]]);
                 final long[] bias = bias(l.linearIndex());
                 if (bias != null)
                 {
@@ -446,13 +510,16 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
         private final QueryArena arena;
         private final PartySession session;
         private final Object[] pieces;
+        private final RingTensor[] foldedMasks;
         private final ComputingParty party;
 
-        Query(final QueryArena arena, final PartySession session, final Object[] pieces, final ComputingParty party)
+        Query(final QueryArena arena, final PartySession session, final Object[] pieces,
+              final RingTensor[] foldedMasks, final ComputingParty party)
         {
             this.arena = arena;
             this.session = session;
             this.pieces = pieces;
+            this.foldedMasks = foldedMasks;
             this.party = party;
         }
 

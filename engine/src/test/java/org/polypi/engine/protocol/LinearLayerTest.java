@@ -16,6 +16,7 @@ import org.polypi.kernels.RingTensor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 final class LinearLayerTest
 {
@@ -98,6 +99,106 @@ final class LinearLayerTest
                 assertEquals(op.inputSize() * 8, online.bytesReceived());
             }
         }
+    }
+
+    /**
+     * A truncation whose output only the layer reads, with the layer's mask folded into it: the truncation outputs
+     * shares of X - A and the layer, fed those, still yields exactly (truncated X)·W, in the same one round per step.
+     * The reference is the plaintext floor of X / 2^s plus the truncation's carry, recovered from the truncation run
+     * alone on the same material (same dealer seed).
+     */
+    @ParameterizedTest
+    @MethodSource("layers")
+    void maskFoldedIntoTheProducingTruncationGivesTheSameProduct(final LinearOp op) throws Exception
+    {
+        final int shift = 12;
+        final SplittableRandom rnd = new SplittableRandom(op.hashCode() + 7);
+        final long[] w = Shares.random((int)op.weightSize(), rnd);
+        final long[] x = new long[(int)op.inputSize()];
+        for (int i = 0; i < x.length; i++)
+        {
+            x[i] = rnd.nextLong(-(1L << 40), 1L << 40);
+        }
+        final long[][] xs = Shares.split(x, rnd);
+        final int[] shape = op.inputShape();
+        final ThreeParties.PartyTask<long[][]> party = (s, m) ->
+        {
+            final int b = s.party().id();
+            final LinearMask mask = m.linearMask(s, op);
+            final LinearTriple triple = m.linearTriple(s, mask);
+            final FaithfulTruncationPair pair = m.truncationPair(s, shift, shape);
+            final LinearLayer.Prepared layer = s.holdsConstants() ?
+                LinearLayer.setupServer(s, mask, RingTensor.of(s.arena(), w, op.weightShape())) :
+                LinearLayer.setupClient(s, mask);
+            s.transport().meter().enter("offline", "prepare");
+            final LinearLayer.PreparedQuery prepared = LinearLayer.prepareQuery(s, layer, triple);
+            final FaithfulTruncationPair folded = LinearLayer.foldMaskIntoTruncation(s, prepared, pair);
+            assertThrows(IllegalStateException.class, () -> LinearLayer.foldMaskIntoTruncation(s, prepared, folded),
+                "a mask folds once");
+            assertThrows(IllegalStateException.class, pair::take, "the original pair is consumed");
+            s.transport().meter().enter("online", "truncate");
+            final RingTensor masked = FaithfulTruncation.truncate(s, RingTensor.of(s.arena(), xs[b], shape),
+                folded);
+            // X - A opens to (trunc X) - A: kept to recover trunc X below.
+            final long[] maskedShare = masked.toArray();
+            final long[] maskShare = prepared.mask().toArray();
+            final IllegalStateException plain = assertThrows(IllegalStateException.class,
+                () -> LinearLayer.online(s, layer, prepared, masked));
+            assertEquals("the input mask of " + prepared.id() + " was folded into a truncation: the layer takes " +
+                "that truncation's output, X - A, through onlineFromMasked", plain.getMessage());
+            s.transport().meter().enter("online", "linear");
+            final long[] z = LinearLayer.onlineFromMasked(s, layer, prepared, masked).toArray();
+            return new long[][]{z, Shares.add(maskedShare, maskShare)};
+        };
+        final ThreeParties.Outcome<long[][], long[][]> o = ThreeParties.run(23, d ->
+        {
+            final Dealer.WeightMask mask = d.linearMask(op);
+            d.linearTriple(mask);
+            d.truncationPair(shift, shape);
+        }, party, party);
+        final long[] truncated = Shares.add(o.server()[1], o.client()[1]);
+        for (int i = 0; i < x.length; i++)
+        {
+            final long d = truncated[i] - (x[i] >> shift);
+            assertTrue(d == 0 || d == 1, "element " + i + ": trunc(x) is floor(x / 2^s) or one more, was off by " + d);
+        }
+        final long[] expected = new long[(int)op.outputSize()];
+        op.apply(ORACLE, MemorySegment.ofArray(truncated), MemorySegment.ofArray(w), MemorySegment.ofArray(expected));
+        assertArrayEquals(expected, Shares.add(o.server()[0], o.client()[0]));
+        for (final CostMeter m : new CostMeter[]{o.serverMeter(), o.clientMeter()})
+        {
+            assertEquals(0, ThreeParties.entry(m, "offline", "prepare").bytesSent(), "folding is local");
+            assertEquals(1, ThreeParties.entry(m, "online", "truncate").rounds());
+            assertEquals(1, ThreeParties.entry(m, "online", "linear").rounds());
+            assertEquals(op.inputSize() * 8, ThreeParties.entry(m, "online", "linear").bytesSent());
+        }
+    }
+
+    @Test
+    void anUnfoldedQueryIsRefusedTheMaskedInput() throws Exception
+    {
+        final LinearOp op = new LinearOp.Matmul(2, 3, 2);
+        final ThreeParties.PartyTask<Object> party = (s, m) ->
+        {
+            final LinearMask mask = m.linearMask(s, op);
+            final LinearTriple triple = m.linearTriple(s, mask);
+            final FaithfulTruncationPair small = m.truncationPair(s, 8, 5);
+            final LinearLayer.Prepared layer = s.holdsConstants() ?
+                LinearLayer.setupServer(s, mask, s.allocate(op.weightShape())) : LinearLayer.setupClient(s, mask);
+            final LinearLayer.PreparedQuery prepared = LinearLayer.prepareQuery(s, layer, triple);
+            final IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> LinearLayer.onlineFromMasked(s, layer, prepared, s.allocate(op.inputShape())));
+            assertEquals("the input mask of " + prepared.id() + " was not folded into a truncation: the layer takes " +
+                "X through online", e.getMessage());
+            assertThrows(IllegalArgumentException.class,
+                () -> LinearLayer.foldMaskIntoTruncation(s, prepared, small), "a pair of 5 elements, a mask of 6");
+            return null;
+        };
+        ThreeParties.run(24, d ->
+        {
+            d.linearTriple(d.linearMask(op));
+            d.truncationPair(8, 5);
+        }, party, party);
     }
 
     @Test
