@@ -1,5 +1,8 @@
 package org.polypi.bench;
 
+import java.io.Serial;
+import java.io.Serializable;
+
 /**
  * One cell of the end-to-end matrix.
  *
@@ -8,8 +11,11 @@ package org.polypi.bench;
  * @param profile the transport and network profile.
  * @param batch items per query.
  */
-record E2eCell(E2eWorkload workload, E2eVariant variant, E2eProfile profile, int batch)
+record E2eCell(E2eWorkload workload, E2eVariant variant, E2eProfile profile, int batch) implements Serializable
 {
+    @Serial
+    private static final long serialVersionUID = 1L;
+
     /** "w2/pillar/lan/1": what --filter matches. */
     String id()
     {

@@ -1,5 +1,7 @@
 package org.polypi.bench;
 
+import java.io.Serial;
+import java.io.Serializable;
 import java.util.List;
 import java.util.Map;
 
@@ -34,7 +36,12 @@ record E2eResult(E2eCell cell, String status, String model, String architecture,
                  double totalMedianMs, double dealerMs, double dealerBytesPerItem, double serverBytesPerItem,
                  double clientBytesPerItem, double rounds, double rttMicros, double computeFloorMs, double floorMs,
                  Map<String, Double> breakdownMs, List<ActivationCheck> activationChecks, Accuracy accuracy)
+    implements Serializable
 {
+    // Serializable: a bench worker JVM hands its results to the parent (WorkloadForks).
+    @Serial
+    private static final long serialVersionUID = 1L;
+
     /** Status of a cell that ran. */
     static final String OK = "ok";
 
@@ -78,8 +85,11 @@ record E2eResult(E2eCell cell, String status, String model, String architecture,
      * @param rounds online rounds per query.
      * @param elementsPerElement ring elements each party sends per activation element.
      */
-    record ActivationCheck(String step, int degree, double rounds, double elementsPerElement)
+    record ActivationCheck(String step, int degree, double rounds, double elementsPerElement) implements Serializable
     {
+        @Serial
+        private static final long serialVersionUID = 1L;
+
         /** Issue 4: one round and at most d - 1 ring elements per party per element. */
         boolean pass()
         {
@@ -97,7 +107,11 @@ record E2eResult(E2eCell cell, String status, String model, String architecture,
      * @param agreement secure top-1 equal to the fixed-point top-1.
      */
     record Accuracy(int images, double floatAccuracy, double fixedAccuracy, double secureAccuracy, double agreement)
+        implements Serializable
     {
+        @Serial
+        private static final long serialVersionUID = 1L;
+
         /** Not measured. */
         static final Accuracy NONE = new Accuracy(0, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
     }

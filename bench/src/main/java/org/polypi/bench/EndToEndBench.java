@@ -120,7 +120,19 @@ public final class EndToEndBench implements Callable<Integer>
         "property, else vector). The report names the backend it ran.")
     String kernelBackend;
 
+    @Option(names = "--no-fork", description = "Run every cell in this JVM instead of each workload's cells in a " +
+        "fresh one (the JIT then compiles a workload's kernels with the profiles of the workloads before it).")
+    boolean noFork;
+
+    @Option(names = WorkloadForks.RESULTS_OPTION, hidden = true, paramLabel = "FILE",
+        description = "Worker mode (set by the parent): run the cells, write their results here, write no report.")
+    Path workerResults;
+
+    @Option(names = WorkloadForks.RATE_OPTION, hidden = true, description = "Worker mode: the parent's product rate.")
+    Double workerRate;
+
     private PrintStream stdout = System.out;
+    private String[] args = new String[0];
 
     /** Command-line entry point. */
     public static void main(final String[] args)
@@ -134,6 +146,7 @@ public final class EndToEndBench implements Callable<Integer>
         System.setProperty("java.awt.headless", "true");
         final EndToEndBench bench = new EndToEndBench();
         bench.stdout = out;
+        bench.args = args.clone();
         final CommandLine cl = new CommandLine(bench);
         cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
@@ -257,69 +270,59 @@ public final class EndToEndBench implements Callable<Integer>
         final int maxRuns = runs != null ? runs : quick ? 10 : 20;
         final int warm = warmup != null ? warmup : quick ? 3 : 5;
         final double budget = cellSeconds != null ? cellSeconds : quick ? 4 : 20;
-        final int accuracyImages = images != null ? images : quick ? 200 : 1000;
         final E2eRunner.Settings settings = new E2eRunner.Settings(warm, maxRuns, Math.min(minRuns, maxRuns), budget,
             Duration.ofSeconds(timeoutSeconds), (long)(maxMaterialGib * BYTES_PER_GIB));
-        final MachineStamp stamp = MachineStamp.collect();
-        stdout.printf(Locale.ROOT, "PolyPI %s: %d cells, %s, commit %s%n", engineReport ? "engine report" :
-            "end-to-end bench", cells.size(), stamp.machine(), stamp.commit());
-        final double startRate = productRate();
-        stdout.printf(Locale.ROOT, "single-core Z_2^64 product rate (%dx%dx%d): %.2f Gma/s%n", RATE_M, RATE_K, RATE_N,
-            startRate / 1e9);
+        final boolean worker = workerResults != null;
+        if (worker && (workerRate == null || !(workerRate > 0)))
+        {
+            throw new IllegalArgumentException(WorkloadForks.RESULTS_OPTION + " needs " + WorkloadForks.RATE_OPTION +
+                " > 0");
+        }
+        final MachineStamp stamp = worker ? null : MachineStamp.collect();
+        final double startRate;
+        if (worker)
+        {
+            startRate = workerRate;
+        }
+        else
+        {
+            stdout.printf(Locale.ROOT, "PolyPI %s: %d cells, %s, commit %s%s%n", engineReport ? "engine report" :
+                "end-to-end bench", cells.size(), stamp.machine(), stamp.commit(), noFork ? "" :
+                ", each workload in a fresh JVM");
+            startRate = productRate();
+            stdout.printf(Locale.ROOT, "single-core Z_2^64 product rate (%dx%dx%d): %.2f Gma/s%n", RATE_M, RATE_K,
+                RATE_N, startRate / 1e9);
+        }
 
         final List<E2eResult> results = new ArrayList<>();
         final List<ActivationProtocols.Result> protocols;
         final long start = System.nanoTime();
         try (E2eNetwork network = new E2eNetwork(!noTls, Duration.ofSeconds(timeoutSeconds)))
         {
-            final E2eRunner runner = new E2eRunner(settings, network, startRate);
-            Dataset testImages = null;
-            E2eModel model = null;
-            E2eCell modelOf = null;
-            E2eResult.Accuracy accuracy = E2eResult.Accuracy.NONE;
-            for (int i = 0; i < cells.size(); i++)
+            if (worker)
             {
-                final E2eCell c = cells.get(i);
-                E2eResult r;
-                if (c.variant().unsupported() != null)
-                {
-                    r = E2eResult.notRun(c, "not run: " + c.variant().unsupported());
-                }
-                else
-                {
-                    try
-                    {
-                        if (modelOf == null || modelOf.workload() != c.workload() || modelOf.variant() != c.variant())
-                        {
-                            // Let the previous model go before loading the next (W4 and W5 weights are large).
-                            model = null;
-                            model = E2eModel.of(c.workload(), c.variant(), models, bits);
-                            modelOf = c;
-                            accuracy = E2eResult.Accuracy.NONE;
-                            if (model.trained())
-                            {
-                                testImages = testImages != null ? testImages : E2eAccuracy.testImages(accuracyImages);
-                                accuracy = E2eAccuracy.measure(model, testImages, c.variant().protocol(),
-                                    settings.timeout());
-                            }
-                        }
-                        r = runner.run(c, model).withAccuracy(accuracy);
-                    }
-                    catch (final UnsupportedOperationException e)
-                    {
-                        // e.g. a ChannelPoly that cannot be folded (W4's residual additions): no secure protocol.
-                        r = E2eResult.notRun(c, "not run: " + oneLine(e));
-                    }
-                    catch (final RuntimeException | OutOfMemoryError e)
-                    {
-                        r = E2eResult.notRun(c, "failed: " + oneLine(e));
-                    }
-                }
-                results.add(r);
-                stdout.println(progress(i + 1, cells.size(), r));
+                WorkloadForks.write(runCells(cells, settings, network, startRate), workerResults);
+                return 0;
             }
-            // Let the last model go: the protocols below do not need it.
-            model = null;
+            if (noFork)
+            {
+                results.addAll(runCells(cells, settings, network, startRate));
+            }
+            else
+            {
+                final List<String> java = WorkloadForks.javaCommand(EndToEndBench.class);
+                for (final List<E2eCell> group : WorkloadForks.byWorkload(cells))
+                {
+                    stdout.printf(Locale.ROOT, "%s: %d cells in a fresh JVM%n", group.getFirst().workload(),
+                        group.size());
+                    final List<E2eResult> done = WorkloadForks.run(java, args, group, startRate, stdout);
+                    for (final E2eResult r : done)
+                    {
+                        results.add(r);
+                        stdout.println(progress(results.size(), cells.size(), r));
+                    }
+                }
+            }
             protocols = activationProtocols(cells, settings, network);
         }
         final double minutes = (System.nanoTime() - start) / 60e9;
@@ -335,12 +338,72 @@ public final class EndToEndBench implements Callable<Integer>
             floored.add(r.ok() ? r.atRate(startRate, rate) : r);
         }
         stdout.printf(Locale.ROOT, "measured in %.1f minutes%n", minutes);
-        final String settingsText = String.format(Locale.ROOT, "%s; %d warm-up and up to %d measured queries per " +
-                "cell, fewer (at least %d) when a cell's queries exceed %.0f s; whole run %.1f minutes",
-            quick ? "--quick subset" : engineReport ? "engine report" : "full matrix", warm, maxRuns,
+        final String settingsText = String.format(Locale.ROOT, "%s; %s; %d warm-up and up to %d measured " +
+                "queries per cell, fewer (at least %d) when a cell's queries exceed %.0f s; whole run %.1f minutes",
+            quick ? "--quick subset" : engineReport ? "engine report" : "full matrix",
+            noFork ? "every cell in one JVM" : "each workload's cells in a fresh JVM", warm, maxRuns,
             settings.minRuns(), budget, minutes);
         write(floored, protocols, stamp, rate, startRate, endRate, settingsText);
         return 0;
+    }
+
+    /** Measures {@code cells} in this JVM, in order, with floors at {@code rate}; prints a progress line each. */
+    private List<E2eResult> runCells(final List<E2eCell> cells, final E2eRunner.Settings settings,
+                                     final E2eNetwork network, final double rate) throws IOException
+    {
+        final List<E2eResult> results = new ArrayList<>();
+        final E2eRunner runner = new E2eRunner(settings, network, rate);
+        Dataset testImages = null;
+        E2eModel model = null;
+        E2eCell modelOf = null;
+        E2eResult.Accuracy accuracy = E2eResult.Accuracy.NONE;
+        for (int i = 0; i < cells.size(); i++)
+        {
+            final E2eCell c = cells.get(i);
+            E2eResult r;
+            if (c.variant().unsupported() != null)
+            {
+                r = E2eResult.notRun(c, "not run: " + c.variant().unsupported());
+            }
+            else
+            {
+                try
+                {
+                    if (modelOf == null || modelOf.workload() != c.workload() || modelOf.variant() != c.variant())
+                    {
+                        // Let the previous model go before loading the next (W4 and W5 weights are large).
+                        model = null;
+                        model = E2eModel.of(c.workload(), c.variant(), models, bits);
+                        modelOf = c;
+                        accuracy = E2eResult.Accuracy.NONE;
+                        if (model.trained())
+                        {
+                            testImages = testImages != null ? testImages : E2eAccuracy.testImages(accuracyImages());
+                            accuracy = E2eAccuracy.measure(model, testImages, c.variant().protocol(),
+                                settings.timeout());
+                        }
+                    }
+                    r = runner.run(c, model).withAccuracy(accuracy);
+                }
+                catch (final UnsupportedOperationException e)
+                {
+                    // e.g. a ChannelPoly that cannot be folded (W4's residual additions): no secure protocol.
+                    r = E2eResult.notRun(c, "not run: " + oneLine(e));
+                }
+                catch (final RuntimeException | OutOfMemoryError e)
+                {
+                    r = E2eResult.notRun(c, "failed: " + oneLine(e));
+                }
+            }
+            results.add(r);
+            stdout.println(progress(i + 1, cells.size(), r));
+        }
+        return results;
+    }
+
+    private int accuracyImages()
+    {
+        return images != null ? images : quick ? 200 : 1000;
     }
 
     /**

@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Runs the bench's own code path on tiny W1 cells (in memory and over plaintext TCP) and one cell the engine cannot
- * run (W4's unfoldable HerPN), and checks
+ * run (W4's unfoldable HerPN), each workload in a worker JVM as the bench runs by default, and checks
  * the structure of what it writes, so that the report code cannot rot silently: the CSV's columns, one row per
  * cell, numbers that parse and agree with each other, the markdown's sections, and real PNG files.
  */
@@ -176,6 +176,7 @@ final class EndToEndBenchTest
         assertTrue(number(byCell.get("w1/crypten/inmem/1"), "rounds") >
             number(byCell.get("w1/pillar/inmem/1"), "rounds"));
         assertTrue(log.contains("[6/6]"), log);
+        assertTrue(log.contains("W1: 5 cells in a fresh JVM") && log.contains("W4: 1 cells in a fresh JVM"), log);
 
         // With a CrypTen cell the protocols also run alone, CrypTen's own polynomial (local truncation per product)
         // among them, at W1's 256 activation elements.
@@ -207,7 +208,8 @@ final class EndToEndBenchTest
     void engineReportWritesEngineFiles() throws IOException
     {
         final Path out = dir.resolve("engine");
-        run(out, "--engine-report", "--filter", "w1/pillar/*/1");
+        // In this JVM (--no-fork); endToEndReportHasOneParsableRowPerCell runs its workloads in worker JVMs.
+        run(out, "--engine-report", "--no-fork", "--filter", "w1/pillar/*/1");
         final List<Map<String, String>> rows = parseCsv(Files.readString(out.resolve("engine.csv")));
         assertEquals(1, rows.size());
         assertEquals("inmem", rows.getFirst().get("profile"));
