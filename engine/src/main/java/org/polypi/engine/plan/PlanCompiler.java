@@ -543,6 +543,7 @@ public final class PlanCompiler
             splitActivation(node, z, a, false);
             return;
         }
+        copyScale = powerOneFromACopy(copyScale, used, z.scale());
         final long constant = encode(a[0][0], outScale, "coefficient 0");
         // Power k at k t_k fractional bits times the coefficient at f lands on outScale after this exact shift; it is
         // negative only when the coefficient's low bits are zero (a dyadic PILLAR coefficient), so nothing is lost.
@@ -562,6 +563,38 @@ public final class PlanCompiler
         addStep(powers.step(uniqueName(node.name()), z, out, PlanStep.Activation.Kind.PUBLIC, f, outScale,
             multipliers, constant, false));
         values.put(node.name(), out);
+    }
+
+    /**
+     * Where power 1 would be z itself (its copy needs no shift) while a higher power has a copy of its own keeping at
+     * least f fractional bits, power 1 is taken from the finest such copy instead: that copy's tuple holds power 1
+     * already (a copy of degree d gives powers 1 to d), so it costs no material and no round, and the activation
+     * then reads only its opened value and its material, never z. Which is what lets a party fold the activation's
+     * mask into the linear layer that produces z (engine-design.md §3): the masking pass {@code z + r} leaves the
+     * online phase. The price is precision: power 1 keeps that copy's bits (23 for PILLAR at f = 16, 19 at f = 12)
+     * instead of being exact, a deviation far below that of the highest power's copy.
+     */
+    private int[] powerOneFromACopy(final int[] copyScale, final boolean[] used, final int inputScale)
+    {
+        if (used.length < 2 || !used[1] || copyScale[1] != inputScale)
+        {
+            return copyScale;
+        }
+        int finest = -1;
+        for (int k = 2; k < used.length; k++)
+        {
+            if (used[k] && copyScale[k] < inputScale && copyScale[k] >= f)
+            {
+                finest = Math.max(finest, copyScale[k]);
+            }
+        }
+        if (finest < 0)
+        {
+            return copyScale;
+        }
+        final int[] moved = copyScale.clone();
+        moved[1] = finest;
+        return moved;
     }
 
     /** The scale growth of the average pools along a {@link #linearReaderChain}. */

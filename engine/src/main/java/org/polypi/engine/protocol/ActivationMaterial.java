@@ -24,6 +24,8 @@ public final class ActivationMaterial
     private final RingTensor r;
     private final RingTensor[][] base;
     private final RingTensor[][] diff;
+    /** The mask r was folded into the linear layer producing z ({@link FusedActivation#foldMaskIntoLinear}). */
+    private boolean maskFolded;
 
     ActivationMaterial(final String id, final ActivationPlan plan, final RingTensor r, final RingTensor[][] base,
                        final RingTensor[][] diff)
@@ -62,6 +64,25 @@ public final class ActivationMaterial
     void take()
     {
         use.take();
+    }
+
+    /** True once its mask r was folded into the linear layer producing z. */
+    public boolean maskFolded()
+    {
+        return maskFolded;
+    }
+
+    void foldMask()
+    {
+        if (maskFolded)
+        {
+            throw new IllegalStateException("the mask of " + id() + " is already folded into a linear layer");
+        }
+        if (used())
+        {
+            throw new IllegalStateException("material " + id() + " already used");
+        }
+        maskFolded = true;
     }
 
     RingTensor r()

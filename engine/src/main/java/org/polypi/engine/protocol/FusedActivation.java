@@ -37,6 +37,11 @@ public final class FusedActivation
     public static Powers open(final PartySession session, final RingTensor z, final ActivationMaterial material)
     {
         RingOps.requireSize("z", z, material.r().size());
+        if (material.maskFolded())
+        {
+            throw new IllegalStateException("the mask of " + material.id() + " was folded into a linear layer: the " +
+                "powers need z's own masking");
+        }
         material.take();
         final ActivationPlan plan = material.plan();
         final long n = z.size();
@@ -73,6 +78,83 @@ public final class FusedActivation
                                   final long[][] multipliers, final long zMultiplier, final long constant,
                                   final RingTensor out)
     {
+        if (material.maskFolded())
+        {
+            throw new IllegalStateException("the mask of " + material.id() + " was folded into the linear layer " +
+                "producing z: the activation takes that layer's output through polynomialFromMasked");
+        }
+        final Program program = program(material, multipliers, z, out);
+        material.take();
+        final RingKernels k = session.kernels();
+        final long n = z.size();
+        try (Arena tmp = session.temporaries())
+        {
+            final RingTensor c = openMasked(session, z, material, tmp);
+            k.polynomialFromOpened(c.segment(), program.shifts, program.addends, program.base, program.diff,
+                multipliers, zMultiplier == 0 ? null : z.segment(), zMultiplier, session.holdsConstants(), constant,
+                out.segment(), n);
+        }
+    }
+
+    /**
+     * Local, before the query: folds this activation's mask (this party's share of r, and the offset 2^62 for the
+     * party holding constants) into the linear layer that produces z ({@link LinearLayer#foldOutputMask}), so that
+     * the layer outputs this party's share of {@code c = z + 2^62 + r} and the activation opens it as it comes
+     * ({@link #polynomialFromMasked}): the online pass reading z and r and writing the masked share is gone. Only
+     * for an activation that never reads z itself (no power 1 that is z; see PlanCompiler) and a layer whose output
+     * it alone reads. Secure: no message changes, each party only adds its own share of r earlier.
+     *
+     * @return the activation's mask, as this party folded it: add it to the layer's output to see z + 2^62 + r, or
+     *         subtract it (and {@link #foldedOffset}) from that to see z (the step observer does).
+     * @throws IllegalStateException if the material or the query was already used, or either already folded.
+     * @throws IllegalArgumentException if the layer's output has another size than the material.
+     */
+    public static RingTensor foldMaskIntoLinear(final PartySession session, final LinearLayer.PreparedQuery producer,
+                                                final ActivationMaterial material)
+    {
+        material.foldMask();
+        LinearLayer.foldOutputMask(session, producer, material.r(), foldedOffset(session));
+        return material.r();
+    }
+
+    /** The constant this party folds with its share of the mask: the opening's offset 2^62 for the party holding constants. */
+    public static long foldedOffset(final PartySession session)
+    {
+        return session.holdsConstants() ? FaithfulTruncation.OFFSET : 0;
+    }
+
+    /**
+     * As {@link #polynomial} without z: {@code masked} is this party's share of {@code c = z + 2^62 + r}, the output of
+     * the linear layer the mask was folded into ({@link #foldMaskIntoLinear}); it is opened in place (it then holds
+     * c) and the polynomial computed from c and the material alone. One round, one ring element sent per element.
+     *
+     * @throws IllegalStateException if the material was already used or its mask not folded.
+     * @throws IllegalArgumentException as {@link #polynomial}.
+     */
+    public static void polynomialFromMasked(final PartySession session, final RingTensor masked,
+                                            final ActivationMaterial material, final long[][] multipliers,
+                                            final long constant, final RingTensor out)
+    {
+        if (!material.maskFolded())
+        {
+            throw new IllegalStateException("the mask of " + material.id() + " was not folded into a linear layer: " +
+                "the activation takes z through polynomial");
+        }
+        final Program program = program(material, multipliers, masked, out);
+        material.take();
+        Opener.open(session, new RingTensor[]{masked}, new RingTensor[]{masked});
+        session.kernels().polynomialFromOpened(masked.segment(), program.shifts, program.addends, program.base,
+            program.diff, multipliers, null, 0, session.holdsConstants(), constant, out.segment(), masked.size());
+    }
+
+    /** The kernel's per-copy view of the material, after the checks every polynomial entry point shares. */
+    private record Program(int[] shifts, long[] addends, MemorySegment[][] base, MemorySegment[][] diff)
+    {
+    }
+
+    private static Program program(final ActivationMaterial material, final long[][] multipliers, final RingTensor z,
+                                   final RingTensor out)
+    {
         RingOps.requireSize("z", z, material.r().size());
         RingOps.requireSize("out", out, material.r().size());
         final ActivationPlan plan = material.plan();
@@ -96,16 +178,7 @@ public final class FusedActivation
             base[j] = segments(material.base()[j]);
             diff[j] = segments(material.diff()[j]);
         }
-        material.take();
-        final RingKernels k = session.kernels();
-        final long n = z.size();
-        try (Arena tmp = session.temporaries())
-        {
-            final RingTensor c = openMasked(session, z, material, tmp);
-            k.polynomialFromOpened(c.segment(), shifts, addends, base, diff, multipliers,
-                zMultiplier == 0 ? null : z.segment(), zMultiplier, session.holdsConstants(), constant,
-                out.segment(), n);
-        }
+        return new Program(shifts, addends, base, diff);
     }
 
     /** Opens {@code c = z + 2^62 + r} (the offset added by the party holding constants) into {@code tmp}. */

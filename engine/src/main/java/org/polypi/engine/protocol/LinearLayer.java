@@ -108,6 +108,37 @@ public final class LinearLayer
     }
 
     /**
+     * Local, before the query: adds {@code addend} (this party's share of the reader's mask) and {@code constant} to
+     * this party's precomputed term, so that the layer outputs its share of {@code X·W + mask} (plus the constant)
+     * instead of {@code X·W}: the reader then opens the layer's output as it comes, without a masking pass of its
+     * own. Only for a layer whose output that reader alone reads. Secure: no message changes, each party only adds
+     * its own share of the mask earlier.
+     *
+     * @throws IllegalStateException if the query was already used or its output already masked.
+     * @throws IllegalArgumentException if the addend's size differs from the layer's output.
+     */
+    static void foldOutputMask(final PartySession session, final PreparedQuery query, final RingTensor addend,
+                               final long constant)
+    {
+        RingOps.requireSize("output mask", addend, query.p.size());
+        if (query.use.used())
+        {
+            throw new IllegalStateException("material " + query.id() + " already used");
+        }
+        if (query.outputMasked)
+        {
+            throw new IllegalStateException("the output of " + query.id() + " is already masked");
+        }
+        final RingKernels k = session.kernels();
+        k.add(query.p.segment(), addend.segment(), query.p.segment(), query.p.size());
+        if (constant != 0)
+        {
+            k.addConstant(query.p.segment(), constant, query.p.segment(), query.p.size());
+        }
+        query.outputMasked = true;
+    }
+
+    /**
      * Online: this party's share of {@code X·W} from its share of X. One round, |X| elements sent per party.
      *
      * @throws IllegalStateException if {@code query} was already used, or its mask was folded into the truncation
@@ -210,6 +241,8 @@ public final class LinearLayer
         private final RingTensor p;
         /** A was folded into the truncation producing X ({@link #foldMaskIntoTruncation}). */
         private boolean maskFolded;
+        /** The reader's mask was folded into P ({@link #foldOutputMask}): the layer outputs its masked share. */
+        private boolean outputMasked;
 
         private PreparedQuery(final String id, final RingTensor a, final RingTensor p)
         {
@@ -228,6 +261,12 @@ public final class LinearLayer
         public boolean used()
         {
             return use.used();
+        }
+
+        /** True if the reader's mask was folded into the layer's output. */
+        public boolean outputMasked()
+        {
+            return outputMasked;
         }
 
         /** True if its mask was folded into the truncation producing the layer's input. */

@@ -196,10 +196,10 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
                     default -> null;
                 };
             }
-            final RingTensor[] foldedMasks = foldLinearMasks(qs, pieces);
+            final Unmask[] unmask = foldMasks(qs, pieces);
             meter.enter(CostReport.IDLE, CostReport.IDLE);
             arena.beginOnline();
-            return new Query(arena, qs, pieces, foldedMasks, this);
+            return new Query(arena, qs, pieces, unmask, this);
         }
         catch (final RuntimeException | Error e)
         {
@@ -209,16 +209,23 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
     }
 
     /**
-     * Folds the input mask of every linear step fed by a truncation step alone into that truncation
-     * ({@link LinearLayer#foldMaskIntoTruncation}), so that the truncation outputs {@code X - A} and the online phase
-     * skips a pass; charged to the linear step's offline time. Returns, per step index, the mask folded into that
-     * truncation step (null for other steps), which the step observer needs to see X rather than X - A.
+     * Moves masking passes out of the online phase, where a step's only reader would mask its output anyway:
+     * <ul>
+     *   <li>a linear step fed by a truncation alone folds its input mask A into that truncation, which then outputs
+     *       {@code X - A} ({@link LinearLayer#foldMaskIntoTruncation});</li>
+     *   <li>a public polynomial activation that never reads z itself, fed by a linear step alone, folds its mask r
+     *       (and the opening's offset) into that linear step, which then outputs {@code z + 2^62 + r}
+     *       ({@link FusedActivation#foldMaskIntoLinear}).</li>
+     * </ul>
+     * Local, charged to the folded step's offline time. Returns, per step index, how to recover the step's value
+     * from what it now outputs (null where nothing was folded), for the step observer.
      */
-    private RingTensor[] foldLinearMasks(final PartySession qs, final Object[] pieces)
+    private Unmask[] foldMasks(final PartySession qs, final Object[] pieces)
     {
         final List<PlanStep> steps = plan.steps();
         final int[] readers = new int[plan.tensors().size()];
         final int[] producer = new int[plan.tensors().size()];
+        Arrays.fill(producer, -1);
         for (int i = 0; i < steps.size(); i++)
         {
             for (final int t : steps.get(i).inputs())
@@ -227,26 +234,48 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
             }
             producer[steps.get(i).output()] = i;
         }
-        final RingTensor[] folded = new RingTensor[steps.size()];
+        final Unmask[] unmask = new Unmask[steps.size()];
         for (int i = 0; i < steps.size(); i++)
         {
-            if (!(steps.get(i) instanceof final PlanStep.Linear l) ||
-                !(pieces[i] instanceof final LinearLayer.PreparedQuery query))
+            final int x = steps.get(i).inputs().length == 1 ? steps.get(i).inputs()[0] : -1;
+            if (x < 0 || x == plan.inputTensor() || x == plan.outputTensor() || readers[x] != 1 || producer[x] < 0)
             {
                 continue;
             }
-            final int x = l.inputs()[0];
-            final int t = producer[x];
-            if (x == plan.inputTensor() || x == plan.outputTensor() || readers[x] != 1 ||
-                !(steps.get(t) instanceof PlanStep.Truncate) || !(pieces[t] instanceof final FaithfulTruncationPair pair))
+            final int p = producer[x];
+            if (steps.get(i) instanceof final PlanStep.Linear l &&
+                pieces[i] instanceof final LinearLayer.PreparedQuery query &&
+                steps.get(p) instanceof PlanStep.Truncate && pieces[p] instanceof final FaithfulTruncationPair pair)
             {
-                continue;
+                transport.meter().enter(Plan.OFFLINE, l.name());
+                pieces[p] = LinearLayer.foldMaskIntoTruncation(qs, query, pair);
+                unmask[p] = new Unmask(query.mask(), true, 0);
             }
-            transport.meter().enter(Plan.OFFLINE, l.name());
-            pieces[t] = LinearLayer.foldMaskIntoTruncation(qs, query, pair);
-            folded[t] = query.mask();
+            else if (steps.get(i) instanceof final PlanStep.Activation a && a.kind() == PlanStep.Activation.Kind.PUBLIC &&
+                a.copies() > 0 && a.directMultiplier() == 0 && pieces[i] instanceof final ActivationMaterial material &&
+                steps.get(p) instanceof PlanStep.Linear && pieces[p] instanceof final LinearLayer.PreparedQuery query)
+            {
+                transport.meter().enter(Plan.OFFLINE, a.name());
+                final RingTensor mask = FusedActivation.foldMaskIntoLinear(qs, query, material);
+                unmask[p] = new Unmask(mask, false, FusedActivation.foldedOffset(qs));
+            }
         }
-        return folded;
+        return unmask;
+    }
+
+    /** How a step's value is recovered from its folded output: plus {@code share}, or minus it and the constant. */
+    private record Unmask(RingTensor share, boolean add, long constant)
+    {
+        void apply(final RingKernels k, final RingTensor folded, final RingTensor value)
+        {
+            if (add)
+            {
+                k.add(folded.segment(), share.segment(), value.segment(), value.size());
+                return;
+            }
+            k.sub(folded.segment(), share.segment(), value.segment(), value.size());
+            k.addConstant(value.segment(), -constant, value.segment(), value.size());
+        }
     }
 
     /** Per copy: its truncation pair (null at shift 0) and its power or ESPN tuple (null at degree 1). */
@@ -366,11 +395,11 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
         return values[plan.outputTensor()];
     }
 
-    /** The observer sees the step's value: X, also where the step outputs X - A for a folded linear mask. */
+    /** The observer sees the step's value, also where the step outputs it masked for its reader (foldMasks). */
     private void observe(final Query query, final int q, final int step, final RingTensor value)
     {
-        final RingTensor mask = query.foldedMasks[step];
-        if (mask == null)
+        final Unmask unmask = query.unmask[step];
+        if (unmask == null)
         {
             observer.afterStep(transport.self(), q, step, value);
             return;
@@ -378,7 +407,7 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
         try (Arena tmp = Arena.ofConfined())
         {
             final RingTensor x = RingTensor.allocate(tmp, value.shape());
-            kernels.add(value.segment(), mask.segment(), x.segment(), x.size());
+            unmask.apply(kernels, value, x);
             observer.afterStep(transport.self(), q, step, x);
         }
     }
@@ -437,8 +466,17 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
                 {
                     // The opening and the whole polynomial in one pass: no power is written or read back.
                     final RingTensor y = qs.allocate(outShape);
-                    FusedActivation.polynomial(qs, z, (ActivationMaterial)query.pieces[index], a.copyMultipliers(),
-                        a.directMultiplier(), a.constant(), y);
+                    final ActivationMaterial material = (ActivationMaterial)query.pieces[index];
+                    if (material.maskFolded())
+                    {
+                        // z arrives masked (its linear layer added r): opened as it is, no masking pass.
+                        FusedActivation.polynomialFromMasked(qs, z, material, a.copyMultipliers(), a.constant(), y);
+                    }
+                    else
+                    {
+                        FusedActivation.polynomial(qs, z, material, a.copyMultipliers(), a.directMultiplier(),
+                            a.constant(), y);
+                    }
                     yield y;
                 }
                 else if (a.copies() > 0)
@@ -510,16 +548,16 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
         private final QueryArena arena;
         private final PartySession session;
         private final Object[] pieces;
-        private final RingTensor[] foldedMasks;
+        private final Unmask[] unmask;
         private final ComputingParty party;
 
-        Query(final QueryArena arena, final PartySession session, final Object[] pieces,
-              final RingTensor[] foldedMasks, final ComputingParty party)
+        Query(final QueryArena arena, final PartySession session, final Object[] pieces, final Unmask[] unmask,
+              final ComputingParty party)
         {
             this.arena = arena;
             this.session = session;
             this.pieces = pieces;
-            this.foldedMasks = foldedMasks;
+            this.unmask = unmask;
             this.party = party;
         }
 

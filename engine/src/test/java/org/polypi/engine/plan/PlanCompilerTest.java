@@ -90,9 +90,12 @@ final class PlanCompilerTest
         assertArrayEquals(new int[]{13, 36}, act2.copyShifts());
         assertArrayEquals(new int[]{1, 2}, act2.copyDegrees());
         final PlanStep.Activation act1 = (PlanStep.Activation)plan.steps().get(2);
-        // On fc1's output at 2f, power 1 is the input itself: no copy, no material.
-        assertEquals(PlanStep.Activation.DIRECT, act1.powerSource(1));
+        // On fc1's output at 2f, power 1 could be the input itself; it rides on x^2's copy instead (19 bits, at
+        // least f): no extra material, and an activation that never reads z has its mask folded into fc1.
+        assertEquals(0, act1.powerSource(1));
+        assertEquals(0, act1.powerSource(2));
         assertArrayEquals(new int[]{5}, act1.copyShifts());
+        assertArrayEquals(new int[]{2}, act1.copyDegrees());
         for (final PlanTensor t : plan.tensors())
         {
             assertTrue(PlanCompiler.fits(t.scale(), t.bound()), t + " breaks the budget");
@@ -119,7 +122,7 @@ final class PlanCompilerTest
         assertEquals(16, output(plan, "trunc:act1").scale());
         assertEquals(32, output(plan, "fc2").scale());
         final PlanStep.Activation notDyadic = (PlanStep.Activation)plan.steps().get(2);
-        assertEquals(PlanStep.Activation.DIRECT, notDyadic.powerSource(1));
+        assertEquals(0, notDyadic.powerSource(1), "power 1 from x^2's copy (18 bits)");
         assertArrayEquals(new int[]{32 - 18}, notDyadic.copyShifts());
 
         // PILLAR's x^4 (a_4 = -3/1024) would keep 7 bits within 39 instead of 8 at 3f: truncated too, and at 52
@@ -131,6 +134,8 @@ final class PlanCompilerTest
         final PlanStep.Activation act1 = (PlanStep.Activation)pillar.steps().get(names(pillar).indexOf("act1"));
         assertArrayEquals(new int[]{32 - 23, 32 - 10}, act1.copyShifts());
         assertArrayEquals(new int[]{2, 4}, act1.copyDegrees());
+        assertEquals(0, act1.powerSource(1), "power 1 from the finer copy, x^2's");
+        assertEquals(0, act1.directMultiplier());
         for (final PlanTensor t : pillar.tensors())
         {
             assertTrue(PlanCompiler.fits(t.scale(), t.bound()), t + " breaks the budget");
@@ -144,15 +149,15 @@ final class PlanCompilerTest
             ReferenceNetworks.PILLAR_DEGREE4), 12).plan();
         final PlanStep.Activation act1 = (PlanStep.Activation)plan.steps().get(names(plan).indexOf("act1"));
         assertEquals(43, act1.outputScale());
-        // z at 24: power 1 is z itself; x^2 (a_2 = 5/32, 5 bits) keeps floor(38 / 2) = 19 bits, x^4 (a_4 = -3/1024,
-        // 10 bits) floor(33 / 4) = 8: shifts 5 and 16, against 12 and 18 (12 and 6 bits) at 3f.
-        assertEquals(PlanStep.Activation.DIRECT, act1.powerSource(1));
+        // z at 24: x^2 (a_2 = 5/32, 5 bits) keeps floor(38 / 2) = 19 bits, x^4 (a_4 = -3/1024, 10 bits)
+        // floor(33 / 4) = 8: shifts 5 and 16, against 12 and 18 (12 and 6 bits) at 3f. Power 1 rides on x^2's copy.
+        assertEquals(0, act1.powerSource(1));
         assertArrayEquals(new int[]{5, 16}, act1.copyShifts());
         assertArrayEquals(new int[]{2, 4}, act1.copyDegrees());
         assertEquals(PlanStep.Activation.SKIPPED, act1.powerSource(3));
-        // Every term lands on 43 exactly: z (24 bits) times 1/2 at 19, x^2 (38) times 5/32 at 5, x^4 (32) times
+        // Every term lands on 43 exactly: x (19 bits) times 1/2 at 24, x^2 (38) times 5/32 at 5, x^4 (32) times
         // -3/1024 at 11 (enc_12 = -12, shifted right by one: its zero bit).
-        assertEquals(1L << 18, act1.multiplier(1));
+        assertEquals(1L << 23, act1.multiplier(1));
         assertEquals(5, act1.multiplier(2));
         assertEquals(-6, act1.multiplier(4));
         assertFalse(names(plan).stream().anyMatch(n -> n.startsWith("trunc:act")), names(plan).toString());

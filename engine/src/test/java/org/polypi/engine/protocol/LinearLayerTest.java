@@ -174,6 +174,97 @@ final class LinearLayerTest
         }
     }
 
+    /**
+     * An activation's mask folded into the layer producing its input changes nothing but where the masking happens:
+     * the same dealer seed gives bit for bit the same activation output, the same rounds and bytes, as the unfolded
+     * run (layer output, then the activation's own masking pass). Both parties, a degree-2 and a degree-4 copy, no
+     * power 1 that is z itself.
+     */
+    @ParameterizedTest
+    @MethodSource("layers")
+    void activationMaskFoldedIntoTheProducingLayerChangesNoResult(final LinearOp op) throws Exception
+    {
+        final SplittableRandom rnd = new SplittableRandom(op.hashCode() + 11);
+        final long[] w = new long[(int)op.weightSize()];
+        final long[] x = new long[(int)op.inputSize()];
+        for (int i = 0; i < w.length; i++)
+        {
+            w[i] = rnd.nextLong(-(1L << 16), 1L << 16);
+        }
+        for (int i = 0; i < x.length; i++)
+        {
+            x[i] = rnd.nextLong(-(1L << 16), 1L << 16);
+        }
+        final long[][] xs = Shares.split(x, rnd);
+        final int n = (int)op.outputSize();
+        final ActivationPlan plan = ActivationPlan.of(new int[]{9, 22}, new int[]{2, 4});
+        final long[][] multipliers = {{1L << 13, 5L << 20}, {0, 0, 0, -3L << 2}};
+        final long[][][] runs = new long[2][][];
+        final CostMeter[][] meters = new CostMeter[2][];
+        for (final boolean fold : new boolean[]{false, true})
+        {
+            final ThreeParties.PartyTask<long[]> party = (s, m) ->
+            {
+                final int b = s.party().id();
+                final LinearMask mask = m.linearMask(s, op);
+                final LinearTriple triple = m.linearTriple(s, mask);
+                final ActivationMaterial material = m.activationMaterial(s, plan, n);
+                final LinearLayer.Prepared layer = s.holdsConstants() ?
+                    LinearLayer.setupServer(s, mask, RingTensor.of(s.arena(), w, op.weightShape())) :
+                    LinearLayer.setupClient(s, mask);
+                final LinearLayer.PreparedQuery prepared = LinearLayer.prepareQuery(s, layer, triple);
+                if (fold)
+                {
+                    FusedActivation.foldMaskIntoLinear(s, prepared, material);
+                    assertThrows(IllegalStateException.class,
+                        () -> FusedActivation.foldMaskIntoLinear(s, prepared, material), "a mask folds once");
+                }
+                s.transport().meter().enter("online", "layer");
+                final RingTensor z = LinearLayer.online(s, layer, prepared, RingTensor.of(s.arena(), xs[b],
+                    op.inputShape()));
+                s.transport().meter().enter("online", "activation");
+                final RingTensor y = s.allocate(n);
+                if (fold)
+                {
+                    final IllegalStateException e = assertThrows(IllegalStateException.class,
+                        () -> FusedActivation.polynomial(s, z, material, multipliers, 0, 7, y));
+                    assertEquals("the mask of " + material.id() + " was folded into the linear layer producing z: " +
+                        "the activation takes that layer's output through polynomialFromMasked", e.getMessage());
+                    FusedActivation.polynomialFromMasked(s, z, material, multipliers, 7, y);
+                }
+                else
+                {
+                    final IllegalStateException e = assertThrows(IllegalStateException.class,
+                        () -> FusedActivation.polynomialFromMasked(s, z, material, multipliers, 7, y));
+                    assertEquals("the mask of " + material.id() + " was not folded into a linear layer: the " +
+                        "activation takes z through polynomial", e.getMessage());
+                    FusedActivation.polynomial(s, z, material, multipliers, 0, 7, y);
+                }
+                return y.toArray();
+            };
+            final ThreeParties.Outcome<long[], long[]> o = ThreeParties.run(25, d ->
+            {
+                d.linearTriple(d.linearMask(op));
+                d.activationMaterial(plan, n);
+            }, party, party);
+            runs[fold ? 1 : 0] = new long[][]{o.server(), o.client()};
+            meters[fold ? 1 : 0] = new CostMeter[]{o.serverMeter(), o.clientMeter()};
+        }
+        assertArrayEquals(Shares.add(runs[0][0], runs[0][1]), Shares.add(runs[1][0], runs[1][1]),
+            "the activation's output, folded or not");
+        for (int p = 0; p < 2; p++)
+        {
+            for (final String step : new String[]{"layer", "activation"})
+            {
+                final CostMeter.Entry plain = ThreeParties.entry(meters[0][p], "online", step);
+                final CostMeter.Entry folded = ThreeParties.entry(meters[1][p], "online", step);
+                assertEquals(plain.rounds(), folded.rounds(), step);
+                assertEquals(plain.bytesSent(), folded.bytesSent(), step);
+                assertEquals(plain.bytesReceived(), folded.bytesReceived(), step);
+            }
+        }
+    }
+
     @Test
     void anUnfoldedQueryIsRefusedTheMaskedInput() throws Exception
     {
