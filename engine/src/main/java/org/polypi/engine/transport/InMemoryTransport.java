@@ -46,12 +46,14 @@ public final class InMemoryTransport implements Transport
      * core the peer needed for its whole length, every round (W1 at batch 1: 0.66 -> 3.4 ms online with a 200 µs
      * spin); a yield hands it over at once and returns at once when nothing else is runnable.
      * <p>
-     * Long enough to cover any wait inside a query: a parked receiver's core goes idle, and on a virtual machine an
-     * idle vCPU can take milliseconds to be scheduled again once the message is in. With 0.5 ms here, W3 PILLAR at
-     * batch 1 (in memory, 4.9 ms online) ran a quarter of its queries 2.6 or 4.8 ms slower (75th percentile 7.8 ms, 90th
-     * 9.8); with 10 ms, 5.1 and 8.3 ms. Past it, a long wait (for the dealer, between queries) parks as before.
+     * Long enough to cover the usual wait inside a query: a parked receiver's core goes idle, and on a virtual machine
+     * an idle vCPU can take milliseconds to be scheduled again once the message is in. With 0.5 ms here, W3 PILLAR at
+     * batch 1 (in memory, 4.9 ms online) ran a quarter of its queries 2.6 or 4.8 ms slow (75th percentile 7.8 ms). Not
+     * longer: while the JIT compiles, a yield hands the core to a compiler thread for a whole time slice, where a
+     * parked receiver is woken ahead of it; with 10 ms, W2's batch-1 cells in a fresh JVM measured 90th percentiles of
+     * 23-45 ms (2 ms: 1.6-13 ms; 0.5 ms: 2.4-11.6). Past it, a long wait (for the dealer, between queries) parks.
      */
-    static final long YIELD_NANOS = 10_000_000;
+    static final long YIELD_NANOS = 2_000_000;
     /** First park period after the spin; it doubles up to {@link #MAX_PARK_NANOS}. */
     static final long MIN_PARK_NANOS = 1_000;
     /** Longest park period: bounds the latency a long wait (e.g. for the dealer) adds once the message is in. */
