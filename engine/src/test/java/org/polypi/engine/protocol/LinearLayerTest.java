@@ -55,9 +55,7 @@ final class LinearLayerTest
                 triples[q] = m.linearTriple(s, mask);
             }
             s.transport().meter().enter("setup", "linear");
-            final LinearLayer.Prepared layer = s.holdsConstants() ?
-                LinearLayer.setupServer(s, mask, RingTensor.of(s.arena(), w, op.weightShape())) :
-                LinearLayer.setupClient(s, mask);
+            final LinearLayer.Prepared layer = setUp(s, mask, w);
             final long[][] z = new long[QUERIES][];
             for (int q = 0; q < QUERIES; q++)
             {
@@ -127,9 +125,7 @@ final class LinearLayerTest
             final LinearMask mask = m.linearMask(s, op);
             final LinearTriple triple = m.linearTriple(s, mask);
             final FaithfulTruncationPair pair = m.truncationPair(s, shift, shape);
-            final LinearLayer.Prepared layer = s.holdsConstants() ?
-                LinearLayer.setupServer(s, mask, RingTensor.of(s.arena(), w, op.weightShape())) :
-                LinearLayer.setupClient(s, mask);
+            final LinearLayer.Prepared layer = setUp(s, mask, w);
             s.transport().meter().enter("offline", "prepare");
             final LinearLayer.PreparedQuery prepared = LinearLayer.prepareQuery(s, layer, triple);
             final FaithfulTruncationPair folded = LinearLayer.foldMaskIntoTruncation(s, prepared, pair);
@@ -209,9 +205,7 @@ final class LinearLayerTest
                 final LinearMask mask = m.linearMask(s, op);
                 final LinearTriple triple = m.linearTriple(s, mask);
                 final ActivationMaterial material = m.activationMaterial(s, plan, n);
-                final LinearLayer.Prepared layer = s.holdsConstants() ?
-                    LinearLayer.setupServer(s, mask, RingTensor.of(s.arena(), w, op.weightShape())) :
-                    LinearLayer.setupClient(s, mask);
+                final LinearLayer.Prepared layer = setUp(s, mask, w);
                 final LinearLayer.PreparedQuery prepared = LinearLayer.prepareQuery(s, layer, triple);
                 if (fold)
                 {
@@ -274,8 +268,7 @@ final class LinearLayerTest
             final LinearMask mask = m.linearMask(s, op);
             final LinearTriple triple = m.linearTriple(s, mask);
             final FaithfulTruncationPair small = m.truncationPair(s, 8, 5);
-            final LinearLayer.Prepared layer = s.holdsConstants() ?
-                LinearLayer.setupServer(s, mask, s.allocate(op.weightShape())) : LinearLayer.setupClient(s, mask);
+            final LinearLayer.Prepared layer = setUp(s, mask, new long[(int)op.weightSize()]);
             final LinearLayer.PreparedQuery prepared = LinearLayer.prepareQuery(s, layer, triple);
             final IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> LinearLayer.onlineFromMasked(s, layer, prepared, s.allocate(op.inputShape())));
@@ -301,8 +294,7 @@ final class LinearLayerTest
             final LinearMask first = m.linearMask(s, op);
             final LinearMask second = m.linearMask(s, op);
             final LinearTriple triple = m.linearTriple(s, second);
-            final LinearLayer.Prepared layer = s.holdsConstants() ?
-                LinearLayer.setupServer(s, first, s.allocate(op.weightShape())) : LinearLayer.setupClient(s, first);
+            final LinearLayer.Prepared layer = setUp(s, first, new long[(int)op.weightSize()]);
             final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> LinearLayer.prepareQuery(s, layer, triple));
             assertEquals("triple linear-triple#2 belongs to weight mask linear-mask#1, the layer was set up with " +
@@ -315,5 +307,13 @@ final class LinearLayerTest
             d.linearMask(op);
             d.linearTriple(d.linearMask(op));
         }, party, party);
+    }
+
+    /** The layer's set-up on either side: the server opens {@code weights}, the client its share of the mask. */
+    private static LinearLayer.Prepared setUp(final PartySession s, final LinearMask mask, final long[] weights)
+    {
+        return s.holdsConstants() ?
+            LinearLayer.setupServer(s, mask, RingTensor.of(s.arena(), weights, mask.op().weightShape())) :
+            LinearLayer.setupClient(s, mask);
     }
 }
