@@ -74,6 +74,13 @@ public final class ActivationMaterial
 
     void foldMask()
     {
+        requireFoldable();
+        maskFolded = true;
+    }
+
+    /** Throws unless its mask can still be folded: not folded yet, not used. */
+    void requireFoldable()
+    {
         if (maskFolded)
         {
             throw new IllegalStateException("the mask of " + id() + " is already folded into a linear layer");
@@ -82,7 +89,6 @@ public final class ActivationMaterial
         {
             throw new IllegalStateException("material " + id() + " already used");
         }
-        maskFolded = true;
     }
 
     RingTensor r()

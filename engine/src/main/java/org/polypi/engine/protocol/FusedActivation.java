@@ -112,12 +112,17 @@ public final class FusedActivation
     public static RingTensor foldMaskIntoLinear(final PartySession session, final LinearLayer.PreparedQuery producer,
                                                 final ActivationMaterial material)
     {
-        material.foldMask();
+        // Checked on both sides before either changes, so a refused fold leaves both as they were.
+        material.requireFoldable();
         LinearLayer.foldOutputMask(session, producer, material.r(), foldedOffset(session));
+        material.foldMask();
         return material.r();
     }
 
-    /** The constant this party folds with its share of the mask: the opening's offset 2^62 for the party holding constants. */
+    /**
+     * The constant this party folds with its share of the mask: the opening's offset 2^62 for the party holding
+     * constants, 0 for the other.
+     */
     public static long foldedOffset(final PartySession session)
     {
         return session.holdsConstants() ? FaithfulTruncation.OFFSET : 0;

@@ -15,6 +15,7 @@ import org.polypi.kernels.RingTensor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -276,12 +277,18 @@ final class LinearLayerTest
                 "X through online", e.getMessage());
             assertThrows(IllegalArgumentException.class,
                 () -> LinearLayer.foldMaskIntoTruncation(s, prepared, small), "a pair of 5 elements, a mask of 6");
+            // An activation of 5 elements on a layer output of 4: refused, and neither side is changed by it.
+            final ActivationMaterial five = m.activationMaterial(s, ActivationPlan.of(new int[]{9}, new int[]{2}), 5);
+            assertThrows(IllegalArgumentException.class, () -> FusedActivation.foldMaskIntoLinear(s, prepared, five));
+            assertFalse(five.maskFolded());
+            assertFalse(prepared.outputMasked());
             return null;
         };
         ThreeParties.run(24, d ->
         {
             d.linearTriple(d.linearMask(op));
             d.truncationPair(8, 5);
+            d.activationMaterial(ActivationPlan.of(new int[]{9}, new int[]{2}), 5);
         }, party, party);
     }
 
