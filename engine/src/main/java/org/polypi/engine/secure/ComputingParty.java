@@ -58,6 +58,8 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
     final PartySession session;
     private final LinearMask[] masks;
     private final LinearLayer.Prepared[] prepared;
+    /** {@link #soleProducers} of the plan. */
+    private final int[] soleProducer;
     private MaterialReceiver material;
     private ComparisonReceiver comparisons;
     private int queries;
@@ -88,6 +90,7 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
         this.session = new PartySession(transport, connection, kernels);
         this.masks = new LinearMask[plan.linearSteps().size()];
         this.prepared = new LinearLayer.Prepared[masks.length];
+        this.soleProducer = soleProducers(plan);
     }
 
     /** The plan this party walks. */
@@ -223,26 +226,14 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
     private Unmask[] foldMasks(final PartySession qs, final Object[] pieces)
     {
         final List<PlanStep> steps = plan.steps();
-        final int[] readers = new int[plan.tensors().size()];
-        final int[] producer = new int[plan.tensors().size()];
-        Arrays.fill(producer, -1);
-        for (int i = 0; i < steps.size(); i++)
-        {
-            for (final int t : steps.get(i).inputs())
-            {
-                readers[t]++;
-            }
-            producer[steps.get(i).output()] = i;
-        }
         final Unmask[] unmask = new Unmask[steps.size()];
         for (int i = 0; i < steps.size(); i++)
         {
-            final int x = steps.get(i).inputs().length == 1 ? steps.get(i).inputs()[0] : -1;
-            if (x < 0 || x == plan.inputTensor() || x == plan.outputTensor() || readers[x] != 1 || producer[x] < 0)
+            final int p = soleProducer[i];
+            if (p < 0)
             {
                 continue;
             }
-            final int p = producer[x];
             if (steps.get(i) instanceof final PlanStep.Linear l &&
                 pieces[i] instanceof final LinearLayer.PreparedQuery query &&
                 steps.get(p) instanceof PlanStep.Truncate && pieces[p] instanceof final FaithfulTruncationPair pair)
@@ -261,6 +252,35 @@ abstract sealed class ComputingParty implements AutoCloseable permits SecureServ
             }
         }
         return unmask;
+    }
+
+    /**
+     * Per step, the step whose output is its one input and is read by nothing else (so a mask can move between the
+     * two, {@link #foldMasks}); -1 where there is none. A property of the plan alone, worked out once.
+     */
+    private static int[] soleProducers(final Plan plan)
+    {
+        final List<PlanStep> steps = plan.steps();
+        final int[] readers = new int[plan.tensors().size()];
+        final int[] producer = new int[plan.tensors().size()];
+        Arrays.fill(producer, -1);
+        for (int i = 0; i < steps.size(); i++)
+        {
+            for (final int t : steps.get(i).inputs())
+            {
+                readers[t]++;
+            }
+            producer[steps.get(i).output()] = i;
+        }
+        final int[] sole = new int[steps.size()];
+        for (int i = 0; i < steps.size(); i++)
+        {
+            final int[] in = steps.get(i).inputs();
+            final int x = in.length == 1 ? in[0] : -1;
+            sole[i] = x < 0 || x == plan.inputTensor() || x == plan.outputTensor() || readers[x] != 1 ? -1 :
+                producer[x];
+        }
+        return sole;
     }
 
     /** How a step's value is recovered from its folded output: plus {@code share}, or minus it and the constant. */
