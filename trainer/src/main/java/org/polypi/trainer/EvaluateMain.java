@@ -355,7 +355,9 @@ public final class EvaluateMain
             .penaltyBeta(Double.parseDouble(kv.get("beta"))).penaltyGamma(Integer.parseInt(kv.get("gamma")))
             .penaltyWarmup(Boolean.parseBoolean(kv.get("penaltyWarmup")))
             .rangeOnlyFirstEpoch(Boolean.parseBoolean(kv.get("rangeEpoch")))
-            .precisionBits(Integer.parseInt(kv.get("p"))).fractionalBits(Integer.parseInt(kv.get("f"))).build();
+            .precisionBits(Integer.parseInt(kv.get("p"))).fractionalBits(Integer.parseInt(kv.get("f")))
+            .tail(Double.parseDouble(kv.getOrDefault("tail", "0")), Double.parseDouble(kv.getOrDefault("tailWeight", "0")))
+            .build();
     }
 
     private static double number(final String json, final String key)

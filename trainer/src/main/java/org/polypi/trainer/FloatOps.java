@@ -58,6 +58,18 @@ abstract sealed class FloatOps permits FloatOps.Vector, FloatOps.Scalar
     /** {@code dx[i] += weight·(x[i]·scale)^(2·half - 1)} over {@code [from, to)}: the penalty's gradient. */
     abstract void addOddPower(float[] x, float scale, int half, float weight, float[] dx, int from, int to);
 
+    /**
+     * {@code SUM max(0, |x[i]| - margin)²} over {@code [from, to)}: the tail term of the range penalty
+     * ({@link RangePenalty#setTail}).
+     */
+    abstract double tailSquareSum(float[] x, float margin, int from, int to);
+
+    /**
+     * {@code dx[i] += weight·(max(0, x[i] - margin) + min(0, x[i] + margin))} over {@code [from, to)}: the tail term's
+     * gradient ({@code weight} = twice the term's weight), zero inside the margin.
+     */
+    abstract void addTailGradient(float[] x, float margin, float weight, float[] dx, int from, int to);
+
     /** Loaded only when the Vector API module is present (it links {@link FloatKernels}). */
     static final class Vector extends FloatOps
     {
@@ -141,6 +153,39 @@ abstract sealed class FloatOps permits FloatOps.Vector, FloatOps.Scalar
                 p.fma(FloatVector.broadcast(SPECIES, weight), FloatVector.fromArray(SPECIES, dx, i)).intoArray(dx, i);
             }
             SCALAR.addOddPower(x, scale, half, weight, dx, i, to);
+        }
+
+        @Override
+        double tailSquareSum(final float[] x, final float margin, final int from, final int to)
+        {
+            FloatVector sum = FloatVector.zero(SPECIES);
+            int i = from;
+            for (final int end = from + SPECIES.loopBound(to - from); i < end; i += LANES)
+            {
+                final FloatVector excess = excess(FloatVector.fromArray(SPECIES, x, i), margin);
+                sum = excess.fma(excess, sum);
+            }
+            return sum.reduceLanes(VectorOperators.ADD) + SCALAR.tailSquareSum(x, margin, i, to);
+        }
+
+        @Override
+        void addTailGradient(final float[] x, final float margin, final float weight, final float[] dx,
+                             final int from, final int to)
+        {
+            int i = from;
+            for (final int end = from + SPECIES.loopBound(to - from); i < end; i += LANES)
+            {
+                final FloatVector excess = excess(FloatVector.fromArray(SPECIES, x, i), margin);
+                excess.fma(FloatVector.broadcast(SPECIES, weight), FloatVector.fromArray(SPECIES, dx, i))
+                    .intoArray(dx, i);
+            }
+            SCALAR.addTailGradient(x, margin, weight, dx, i, to);
+        }
+
+        /** {@code max(0, v - m) + min(0, v + m)}: the signed distance beyond {@code ±m}, 0 inside. */
+        private static FloatVector excess(final FloatVector v, final float margin)
+        {
+            return v.sub(margin).max(0f).add(v.add(margin).min(0f));
         }
 
         @Override
@@ -288,6 +333,33 @@ abstract sealed class FloatOps permits FloatOps.Vector, FloatOps.Scalar
                 dx[i] = Math.fma(p, weight, dx[i]);
             }
         }
+        @Override
+        double tailSquareSum(final float[] x, final float margin, final int from, final int to)
+        {
+            double sum = 0;
+            for (int i = from; i < to; i++)
+            {
+                final float excess = excess(x[i], margin);
+                sum += excess * excess;
+            }
+            return sum;
+        }
+
+        @Override
+        void addTailGradient(final float[] x, final float margin, final float weight, final float[] dx,
+                             final int from, final int to)
+        {
+            for (int i = from; i < to; i++)
+            {
+                dx[i] = Math.fma(excess(x[i], margin), weight, dx[i]);
+            }
+        }
+
+        private static float excess(final float v, final float margin)
+        {
+            return Math.max(0f, v - margin) + Math.min(0f, v + margin);
+        }
+
         @Override
         double sum(final float[] a, final int from, final int to)
         {

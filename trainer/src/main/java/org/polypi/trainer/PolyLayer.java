@@ -26,11 +26,13 @@ final class PolyLayer implements ActivationLayer
     private final RangePenalty penalty;
     private final FloatOps ops = FloatOps.get();
     private final double[] penaltyParts = new double[Parallel.MAX_PARTS];
+    private final double[] tailParts = new double[Parallel.MAX_PARTS];
     private float[] input;
     private float[] output;
     private float[] gradInput;
     private ActivationStats stats;
     private boolean penalised;
+    private boolean tailed;
 
     /**
      * The polynomial {@code poly} on items of {@code size} elements.
@@ -95,35 +97,43 @@ final class PolyLayer implements ActivationLayer
         final float bound = training && clip > 0 ? (float)clip : Float.POSITIVE_INFINITY;
         final ActivationStats recorder = training ? null : stats;
         penalised = training && penalty != null && penalty.active();
-        final float inverseRange = penalised ? (float)(1.0 / penalty.range()) : 0f;
-        final int half = penalised ? penalty.gamma() / 2 : 0;
+        tailed = training && penalty != null && penalty.tailActive();
+        final boolean withPower = penalised;
+        final boolean withTail = tailed;
+        final float inverseRange = withPower ? (float)(1.0 / penalty.range()) : 0f;
+        final int half = withPower ? penalty.gamma() / 2 : 0;
+        final float margin = withTail ? (float)penalty.tailMargin() : 0f;
         final int parts = Parallel.parts(n, MIN_ELEMENTS_PER_PART);
         Parallel.forRange(n, parts, (part, from, to) ->
         {
             ops.polynomial(x, coefficients, bound, y, from, to);
             double sum = 0;
-            if (penalised)
+            double tail = 0;
+            // blocks keep the float lane sums short; the blocks are summed in double
+            for (int b0 = from; (withPower || withTail) && b0 < to; b0 += BLOCK)
             {
-                // blocks keep the float lane sums short; the blocks are summed in double
-                for (int b0 = from; b0 < to; b0 += BLOCK)
-                {
-                    sum += ops.evenPowerSum(x, inverseRange, half, b0, Math.min(to, b0 + BLOCK));
-                }
+                final int b1 = Math.min(to, b0 + BLOCK);
+                sum += withPower ? ops.evenPowerSum(x, inverseRange, half, b0, b1) : 0;
+                tail += withTail ? ops.tailSquareSum(x, margin, b0, b1) : 0;
             }
             penaltyParts[part] = sum;
+            tailParts[part] = tail;
             if (recorder != null)
             {
                 recorder.record(x, from, to);
             }
         });
-        if (penalised)
+        if (withPower || withTail)
         {
             double total = 0;
+            double tail = 0;
             for (int part = 0; part < parts; part++)
             {
                 total += penaltyParts[part];
+                tail += tailParts[part];
             }
-            penalty.add(penalty.siteWeight() * total);
+            penalty.add((withPower ? penalty.siteWeight() * total : 0) +
+                (withTail ? penalty.tailSiteWeight() * tail : 0));
         }
         return y;
     }
@@ -137,6 +147,10 @@ final class PolyLayer implements ActivationLayer
         final float[] dx = gradInput;
         final float bound = clip > 0 ? (float)clip : Float.POSITIVE_INFINITY;
         final boolean withPenalty = penalised;
+        final boolean withTail = tailed;
+        final float margin = withTail ? (float)penalty.tailMargin() : 0f;
+        // d/dx of w · (|x| - m)² beyond the margin = 2w · (x ∓ m)
+        final float tailScale = withTail ? (float)(2 * penalty.tailSiteWeight()) : 0f;
         final float inverseRange = withPenalty ? (float)(1.0 / penalty.range()) : 0f;
         final int half = withPenalty ? penalty.gamma() / 2 : 0;
         // d/dx of w · (x/R)^gamma = w · gamma / R · (x/R)^(gamma-1)
@@ -148,6 +162,10 @@ final class PolyLayer implements ActivationLayer
             if (withPenalty)
             {
                 ops.addOddPower(x, inverseRange, half, penaltyScale, dx, from, to);
+            }
+            if (withTail)
+            {
+                ops.addTailGradient(x, margin, tailScale, dx, from, to);
             }
         });
         return dx;

@@ -6,7 +6,11 @@ package org.polypi.trainer;
  * not a mean), and the loss gets the mean over the L sites, {@code P = (1/L) SUM_l P_l}. gamma is even, so every
  * term is non-negative; with gamma = 10 the penalty is nearly flat inside the range and a steep wall at R.
  * <p>
- * {@code beta} and {@code gamma} change during the warm-up ({@link PillarSchedule}). Sites add their share with
+ * An optional tail term adds {@code w · SUM_e max(0, |e| - m)²} per site (same sum over elements, same mean over
+ * sites): zero inside the margin m, so it acts on the few escaping elements only, where a strong {@code (e/R)^gamma}
+ * would also press on the bulk near R ({@link #setTail}).
+ * <p>
+ * {@code beta} and {@code gamma} change during the warm-up ({@link PillarSchedule}); the tail term does not. Sites add their share with
  * {@link #add} during a training forward pass; the trainer reads the total with {@link #take()}.
  */
 public final class RangePenalty
@@ -16,6 +20,8 @@ public final class RangePenalty
     private double beta;
     private int gamma;
     private double value;
+    private double tailMargin = Double.POSITIVE_INFINITY;
+    private double tailWeight;
 
     /**
      * A penalty with wall at {@code range} (R) for {@code sites} sites, initially off (beta 0).
@@ -54,6 +60,44 @@ public final class RangePenalty
         }
         beta = newBeta;
         gamma = newGamma;
+    }
+
+    /**
+     * Sets the tail term: weight {@code weight} on {@code (|e| - margin)²} beyond the margin; weight 0 turns it off.
+     *
+     * @throws IllegalArgumentException if weight is negative or not finite, or weight is positive and margin is not
+     *     finite and positive.
+     */
+    public void setTail(final double margin, final double weight)
+    {
+        if (!(weight >= 0) || Double.isInfinite(weight))
+        {
+            throw new IllegalArgumentException("tail weight must be finite and >= 0, was " + weight);
+        }
+        if (weight > 0 && (!(margin > 0) || Double.isInfinite(margin)))
+        {
+            throw new IllegalArgumentException("tail margin must be finite and positive, was " + margin);
+        }
+        tailWeight = weight;
+        tailMargin = weight > 0 ? margin : Double.POSITIVE_INFINITY;
+    }
+
+    /** The tail term's margin (infinite when off). */
+    public double tailMargin()
+    {
+        return tailMargin;
+    }
+
+    /** True if the tail term contributes. */
+    boolean tailActive()
+    {
+        return tailWeight > 0;
+    }
+
+    /** Weight of one site's tail sum in the loss: w / L. */
+    double tailSiteWeight()
+    {
+        return tailWeight / sites;
     }
 
     /** R. */

@@ -40,13 +40,19 @@ import org.polypi.model.ReferenceNetworks.Workload;
  * @param init the trained model the weights start from ({@code name@fingerprint}, e.g. a ReLU model fine-tuned
  *     into PILLAR), or "" for the workload's seeded initial weights. The model itself is given to the
  *     {@link Trainer}.
+ * @param tailMargin PILLAR's tail term: elements of an activation input beyond {@code ±tailMargin} add
+ *     {@code tailWeight · (|x| - tailMargin)²} (summed over elements, averaged over sites like the range penalty).
+ *     Unlike {@code (x/R)^gamma} it is exactly zero inside the margin, so a strong weight pulls the few escaping
+ *     elements in without pressing on the bulk of the distribution.
+ * @param tailWeight weight of the tail term (0: off).
  */
 public record TrainConfig(Workload workload, ActivationChoice activation, int degree, int epochs, int batchSize,
                           String optimizer, double learningRate, double momentum, boolean nesterov,
                           double weightDecay, double warmupEpochs, long seed, boolean flip, int cropPadding,
                           int trainLimit, int testLimit, double clip, double penaltyRange, double penaltyBeta,
                           int penaltyGamma, boolean penaltyWarmup, boolean rangeOnlyFirstEpoch, int precisionBits,
-                          int fractionalBits, double distillWeight, String init)
+                          int fractionalBits, double distillWeight, String init, double tailMargin,
+                          double tailWeight)
 {
     /** Checks every field. */
     public TrainConfig
@@ -104,6 +110,19 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
                 activation.id() + " needs BatchNorm before its activations, which an exported model has folded" +
                 (activation == ActivationChoice.SENET ? "; senet starts from its --teacher" : "") + ")");
         }
+        if (!(tailWeight >= 0) || Double.isInfinite(tailWeight))
+        {
+            throw new IllegalArgumentException("tail weight must be finite and >= 0, was " + tailWeight);
+        }
+        if (tailWeight > 0 && (!(tailMargin > 0) || Double.isInfinite(tailMargin)))
+        {
+            throw new IllegalArgumentException("tail margin must be finite and positive, was " + tailMargin);
+        }
+        if (tailWeight > 0 && activation != ActivationChoice.PILLAR)
+        {
+            throw new IllegalArgumentException("the tail term keeps a polynomial's inputs in range; " +
+                activation.id() + " has no polynomial range");
+        }
         // the schedule checks beta and gamma
         new PillarSchedule(penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch);
     }
@@ -117,7 +136,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
     public static TrainConfig defaults(final Workload workload, final ActivationChoice activation)
     {
         return new TrainConfig(workload, activation, 4, 15, 128, "sgd", 0.05, 0.9, true, 5e-4, 1, 1, true, 0, 0, 0,
-            5.0, 4.8, 5e-5, 10, true, false, PolynomialFit.DEFAULT_PRECISION_BITS, 16, 0, "");
+            5.0, 4.8, 5e-5, 10, true, false, PolynomialFit.DEFAULT_PRECISION_BITS, 16, 0, "", 0, 0);
     }
 
     /** The PILLAR penalty schedule. */
@@ -137,7 +156,8 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             rangeOnlyFirstEpoch, precisionBits, fractionalBits) +
             // only when on, so that the signatures (and checkpoints) of runs without distillation stay as they were
             (distillWeight > 0 ? String.format(Locale.ROOT, " kd=%s", distillWeight) : "") +
-            (init.isEmpty() ? "" : " init=" + init);
+            (init.isEmpty() ? "" : " init=" + init) +
+            (tailWeight > 0 ? String.format(Locale.ROOT, " tail=%s tailWeight=%s", tailMargin, tailWeight) : "");
     }
 
     /** A builder starting from {@link #defaults}. */
@@ -181,6 +201,8 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
         int fractionalBits;
         double distillWeight;
         String init;
+        double tailMargin;
+        double tailWeight;
 
         Builder(final TrainConfig c)
         {
@@ -210,6 +232,8 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             fractionalBits = c.fractionalBits;
             distillWeight = c.distillWeight;
             init = c.init;
+            tailMargin = c.tailMargin;
+            tailWeight = c.tailWeight;
         }
 
         /** Sets the PILLAR degree. */
@@ -373,6 +397,14 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             return this;
         }
 
+        /** Sets the tail term: margin and weight (weight 0: off). */
+        public Builder tail(final double margin, final double weight)
+        {
+            tailMargin = margin;
+            tailWeight = weight;
+            return this;
+        }
+
         /** Sets the knowledge-distillation weight (0: none). */
         public Builder distillWeight(final double v)
         {
@@ -390,7 +422,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             return new TrainConfig(workload, activation, degree, epochs, batchSize, optimizer, learningRate, momentum,
                 nesterov, weightDecay, warmupEpochs, seed, flip, cropPadding, trainLimit, testLimit, clip,
                 penaltyRange, penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch, precisionBits,
-                fractionalBits, distillWeight, init);
+                fractionalBits, distillWeight, init, tailMargin, tailWeight);
         }
     }
 

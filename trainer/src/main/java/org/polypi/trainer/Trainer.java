@@ -82,6 +82,10 @@ public final class Trainer
         final ModelGraph template = init == null ? template(config, fit) : fromTrained(config, fit, init);
         final int sites = countPolySites(template);
         final RangePenalty penalty = sites == 0 ? null : new RangePenalty(config.penaltyRange(), sites);
+        if (penalty != null)
+        {
+            penalty.setTail(config.tailMargin(), config.tailWeight());
+        }
         this.network = new Network(template, config.activation() == ActivationChoice.PILLAR ? config.clip() : 0,
             penalty);
         final int imageSize = this.train.imageElements();

@@ -59,6 +59,9 @@ public final class TrainerMain
           --penalty-beta B      PILLAR penalty strength (default 5e-5)
           --penalty-gamma G     PILLAR penalty exponent, even (default 10)
           --no-penalty-warmup   no 4-epoch ramp of the penalty
+          --tail-margin M       PILLAR tail term: inputs beyond +-M add W (|x| - M)^2 (with --tail-weight; default
+                                off); zero inside M, so it pulls the rare escapes in without pressing on the bulk
+          --tail-weight W       weight of the tail term (summed over elements, averaged over sites)
           --range-epoch         epoch 0 trains the range penalty only (as the released PILLAR code)
           --precision P         coefficient precision bits p (default 10)
           --fraction-bits F     fixed-point fraction in the header and for the evaluation (default 16)
@@ -304,6 +307,8 @@ public final class TrainerMain
             o.config = TrainConfig.builder(workload, ActivationChoice.byId(act));
             boolean penaltyRangeGiven = false;
             boolean lrGiven = false;
+            double tailMargin = Double.NaN;
+            double tailWeight = 0;
             for (int i = 0; i < args.length; i++)
             {
                 final String a = args[i];
@@ -337,6 +342,8 @@ public final class TrainerMain
                     case "--penalty-beta" -> o.config.penaltyBeta(number(a, value(args, ++i)));
                     case "--penalty-gamma" -> o.config.penaltyGamma(integer(a, value(args, ++i)));
                     case "--no-penalty-warmup" -> o.config.penaltyWarmup(false);
+                    case "--tail-margin" -> tailMargin = number(a, value(args, ++i));
+                    case "--tail-weight" -> tailWeight = number(a, value(args, ++i));
                     case "--range-epoch" -> o.config.rangeOnlyFirstEpoch(true);
                     case "--precision" -> o.config.precisionBits(integer(a, value(args, ++i)));
                     case "--fraction-bits" -> o.config.fractionalBits(integer(a, value(args, ++i)));
@@ -355,6 +362,15 @@ public final class TrainerMain
                     default -> throw new IllegalArgumentException("unknown option " + a);
                 }
             }
+            if (tailWeight > 0 && Double.isNaN(tailMargin))
+            {
+                throw new IllegalArgumentException("--tail-weight needs --tail-margin");
+            }
+            if (!Double.isNaN(tailMargin) && !(tailWeight > 0))
+            {
+                throw new IllegalArgumentException("--tail-margin needs a positive --tail-weight");
+            }
+            o.config.tail(Double.isNaN(tailMargin) ? 0 : tailMargin, tailWeight);
             if (!lrGiven && o.config.activation == ActivationChoice.SENET)
             {
                 // the SENet student starts from the folded teacher, without BatchNorm: fine-tuning needs a small rate

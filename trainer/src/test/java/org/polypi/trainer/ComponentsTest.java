@@ -10,6 +10,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.polypi.datasets.Dataset;
 import org.polypi.datasets.Normalization;
+import org.polypi.model.ReferenceNetworks.Workload;
 import org.polypi.model.Shape;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -130,6 +131,86 @@ final class ComponentsTest
         assertEquals(-27.0 / 8, p.powerBelow(-1.5), 1e-12);
         assertThrows(IllegalArgumentException.class, () -> p.set(1, 3));
         assertThrows(IllegalArgumentException.class, () -> p.set(-1, 2));
+    }
+
+    @Test
+    void rangePenaltyTailTermIsOffUntilSetAndChecksItsValues()
+    {
+        final RangePenalty p = new RangePenalty(2.0, 4);
+        assertEquals(false, p.tailActive());
+        assertEquals(Double.POSITIVE_INFINITY, p.tailMargin());
+        p.setTail(4.5, 2.0);
+        assertTrue(p.tailActive());
+        assertEquals(0.5, p.tailSiteWeight(), 0);
+        p.setTail(4.5, 0);
+        assertEquals(false, p.tailActive());
+        assertThrows(IllegalArgumentException.class, () -> p.setTail(4.5, -1));
+        assertThrows(IllegalArgumentException.class, () -> p.setTail(0, 1));
+        assertThrows(IllegalArgumentException.class, () -> p.setTail(Double.NaN, 1));
+        assertThrows(IllegalArgumentException.class, () -> p.setTail(4.5, Double.POSITIVE_INFINITY));
+    }
+
+    @Test
+    void tailTermKernelsMatchTheirScalarTwinAndAreZeroInsideTheMargin()
+    {
+        final FloatOps ops = FloatOps.get();
+        final FloatOps scalar = new FloatOps.Scalar();
+        final float[] few = {-3f, -2f, -1f, 0.5f, 2f, 2.5f};
+        assertEquals(1.0 + 0.25, scalar.tailSquareSum(few, 2f, 0, few.length), 1e-12);
+        assertEquals(1.0 + 0.25, ops.tailSquareSum(few, 2f, 0, few.length), 1e-6);
+        final float[] g = new float[few.length];
+        ops.addTailGradient(few, 2f, 3f, g, 0, few.length);
+        assertArrayEquals(new float[] {-3f, 0f, 0f, 0f, 0f, 1.5f}, g);
+
+        final SplittableRandom random = new SplittableRandom(17);
+        for (int trial = 0; trial < 50; trial++)
+        {
+            final int n = 1 + random.nextInt(300);
+            final int from = random.nextInt(n);
+            final float margin = (float)(0.5 + 3 * random.nextDouble());
+            final float[] x = new float[n];
+            final float[] dx = new float[n];
+            for (int i = 0; i < n; i++)
+            {
+                x[i] = (float)(10 * random.nextDouble() - 5);
+                dx[i] = (float)(random.nextDouble() - 0.5);
+            }
+            final double expected = scalar.tailSquareSum(x, margin, from, n);
+            assertEquals(expected, ops.tailSquareSum(x, margin, from, n), 1e-5 * (1 + expected), "n " + n);
+            final float[] a = dx.clone();
+            final float[] b = dx.clone();
+            ops.addTailGradient(x, margin, 0.7f, a, from, n);
+            scalar.addTailGradient(x, margin, 0.7f, b, from, n);
+            assertArrayEquals(b, a, 1e-6f, "n " + n);
+            for (int i = 0; i < from; i++)
+            {
+                assertEquals(dx[i], a[i], "element " + i + " before the range must be untouched");
+            }
+        }
+    }
+
+    @Test
+    void tailTermIsForPillarRunsAndNeedsAMarginAndAWeight()
+    {
+        final TrainConfig plain = TrainConfig.defaults(Workload.MLP,
+            ActivationChoice.PILLAR);
+        assertEquals(false, plain.signature().contains("tail"), "runs without the term keep their signature");
+        final TrainConfig tailed = plain.toBuilder().tail(4.5, 0.1).build();
+        assertTrue(tailed.signature().endsWith(" tail=4.5 tailWeight=0.1"), tailed.signature());
+        assertThrows(IllegalArgumentException.class, () -> plain.toBuilder().tail(0, 0.1).build());
+        assertThrows(IllegalArgumentException.class, () -> plain.toBuilder().tail(4.5, -0.1).build());
+        final IllegalArgumentException herpn = assertThrows(IllegalArgumentException.class, () ->
+            TrainConfig.builder(Workload.MLP, ActivationChoice.HERPN)
+                .tail(4.5, 0.1).build());
+        assertTrue(herpn.getMessage().contains("herpn has no polynomial range"), herpn.getMessage());
+        final TrainConfig parsed = TrainerMain.Options.parse(new String[] {"--net", "mlp", "--act", "pillar",
+            "--tail-margin", "4.5", "--tail-weight", "0.1"}).config.build();
+        assertEquals(tailed.signature(), parsed.signature());
+        final IllegalArgumentException alone = assertThrows(IllegalArgumentException.class, () ->
+            TrainerMain.Options.parse(new String[] {"--net", "mlp", "--act", "pillar", "--tail-weight", "0.1"}));
+        assertTrue(alone.getMessage().contains("--tail-weight needs --tail-margin"), alone.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> TrainerMain.Options.parse(
+            new String[] {"--net", "mlp", "--act", "pillar", "--tail-margin", "4.5"}));
     }
 
     /** Four 1x3x4 images whose pixel (r, q) is 100·image + 10·r + q. */

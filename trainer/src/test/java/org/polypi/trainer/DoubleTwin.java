@@ -23,6 +23,8 @@ final class DoubleTwin
     private final double penaltyRange;
     private final double penaltySiteWeight;
     private final int penaltyGamma;
+    private final double tailMargin;
+    private final double tailSiteWeight;
 
     /** Twin of {@code new Network(graph, clip, penalty)}; penalty values are frozen at construction. */
     DoubleTwin(final ModelGraph graph, final double clip, final RangePenalty penalty)
@@ -32,6 +34,8 @@ final class DoubleTwin
         this.penaltyRange = penalty == null ? 1 : penalty.range();
         this.penaltySiteWeight = penalty == null ? 0 : penalty.siteWeight();
         this.penaltyGamma = penalty == null ? 2 : penalty.gamma();
+        this.tailMargin = penalty == null ? Double.POSITIVE_INFINITY : penalty.tailMargin();
+        this.tailSiteWeight = penalty == null ? 0 : penalty.tailSiteWeight();
     }
 
     /** Output of the twin plus the penalty it adds to the loss. */
@@ -96,6 +100,8 @@ final class DoubleTwin
                         if (training)
                         {
                             penalty += penaltySiteWeight * Math.pow(in[i] / penaltyRange, penaltyGamma);
+                            final double excess = Math.max(0, Math.abs(in[i]) - tailMargin);
+                            penalty += tailSiteWeight * excess * excess;
                         }
                     }
                     yield y;

@@ -165,6 +165,24 @@ final class GradientCheckTest
     }
 
     @Test
+    void polynomialWithTailTerm()
+    {
+        final Shape in = Shape.of(3, 4, 4);
+        final RangePenalty both = new RangePenalty(2.0, 2);
+        both.set(0.01, 10);
+        both.setTail(1.5, 0.2);
+        // inputs are U(-3, 3): about half lie beyond the margin 1.5, where the tail term's gradient is 2w(x -+ 1.5)
+        check(ModelGraph.builder(header(in)).input("x", in)
+            .add("poly", Layer.Poly.of(0.3f, 0.5f, 0.15f, 0.01f, -0.003f), "x")
+            .output("poly").build(), 4, 2.5, both);
+        final RangePenalty tailOnly = new RangePenalty(2.0, 1);
+        tailOnly.setTail(2.0, 0.5);
+        check(ModelGraph.builder(header(in)).input("x", in)
+            .add("poly", Layer.Poly.of(0.46875f, 0.5f, 0.09375f), "x")
+            .output("poly").build(), 40, 2.5, tailOnly);
+    }
+
+    @Test
     void polynomialOverManyParallelParts()
     {
         final Shape in = Shape.of(8, 16, 16);
