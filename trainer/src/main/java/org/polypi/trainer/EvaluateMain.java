@@ -356,7 +356,9 @@ public final class EvaluateMain
             .penaltyWarmup(Boolean.parseBoolean(kv.get("penaltyWarmup")))
             .rangeOnlyFirstEpoch(Boolean.parseBoolean(kv.get("rangeEpoch")))
             .precisionBits(Integer.parseInt(kv.get("p"))).fractionalBits(Integer.parseInt(kv.get("f")))
-            .tail(Double.parseDouble(kv.getOrDefault("tail", "0")), Double.parseDouble(kv.getOrDefault("tailWeight", "0")))
+            .distillWeight(Double.parseDouble(kv.getOrDefault("kd", "0"))).init(kv.getOrDefault("init", ""))
+            .tail(Double.parseDouble(kv.getOrDefault("tail", "0")),
+                Double.parseDouble(kv.getOrDefault("tailWeight", "0")))
             .build();
     }
 

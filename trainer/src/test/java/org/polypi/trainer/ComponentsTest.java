@@ -213,6 +213,19 @@ final class ComponentsTest
             new String[] {"--net", "mlp", "--act", "pillar", "--tail-margin", "4.5"}));
     }
 
+    @Test
+    void sidecarConfigKeepsDistillationStartModelAndTailTerm()
+    {
+        // EvaluateMain re-measures a model from its sidecar: a config it reads back without the distillation weight,
+        // the start model or the tail term would put the row under another recipe
+        final TrainConfig c = TrainConfig.builder(Workload.MLP, ActivationChoice.PILLAR).epochs(45).distillWeight(0.5)
+            .init("w1-relu.pim@0123456789abcdef").tail(3.0, 0.1).build();
+        final String sidecar = "{\n  \"config\": \"" + c.signature() + "\",\n  \"minutes\": 1.0\n}\n";
+        assertEquals(c, EvaluateMain.config(sidecar));
+        final TrainConfig plain = TrainConfig.defaults(Workload.LENET, ActivationChoice.RELU);
+        assertEquals(plain, EvaluateMain.config("{\"config\": \"" + plain.signature() + "\"}"));
+    }
+
     /** Four 1x3x4 images whose pixel (r, q) is 100·image + 10·r + q. */
     private static Dataset ramp()
     {
