@@ -70,6 +70,19 @@ public final class RangePenalty
      */
     public void setTail(final double margin, final double weight)
     {
+        checkTail(margin, weight);
+        tailWeight = weight;
+        tailMargin = weight > 0 ? margin : Double.POSITIVE_INFINITY;
+    }
+
+    /**
+     * Checks a tail term's settings ({@link #setTail}).
+     *
+     * @throws IllegalArgumentException if weight is negative or not finite, or weight is positive and margin is not
+     *     finite and positive.
+     */
+    static void checkTail(final double margin, final double weight)
+    {
         if (!(weight >= 0) || Double.isInfinite(weight))
         {
             throw new IllegalArgumentException("tail weight must be finite and >= 0, was " + weight);
@@ -78,8 +91,6 @@ public final class RangePenalty
         {
             throw new IllegalArgumentException("tail margin must be finite and positive, was " + margin);
         }
-        tailWeight = weight;
-        tailMargin = weight > 0 ? margin : Double.POSITIVE_INFINITY;
     }
 
     /** The tail term's margin (infinite when off). */

@@ -110,14 +110,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
                 activation.id() + " needs BatchNorm before its activations, which an exported model has folded" +
                 (activation == ActivationChoice.SENET ? "; senet starts from its --teacher" : "") + ")");
         }
-        if (!(tailWeight >= 0) || Double.isInfinite(tailWeight))
-        {
-            throw new IllegalArgumentException("tail weight must be finite and >= 0, was " + tailWeight);
-        }
-        if (tailWeight > 0 && (!(tailMargin > 0) || Double.isInfinite(tailMargin)))
-        {
-            throw new IllegalArgumentException("tail margin must be finite and positive, was " + tailMargin);
-        }
+        RangePenalty.checkTail(tailMargin, tailWeight);
         if (tailWeight > 0 && activation != ActivationChoice.PILLAR)
         {
             throw new IllegalArgumentException("the tail term keeps a polynomial's inputs in range; " +
