@@ -333,6 +333,7 @@ abstract sealed class FloatOps permits FloatOps.Vector, FloatOps.Scalar
                 dx[i] = Math.fma(p, weight, dx[i]);
             }
         }
+
         @Override
         double tailSquareSum(final float[] x, final float margin, final int from, final int to)
         {

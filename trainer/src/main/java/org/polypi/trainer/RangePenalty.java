@@ -10,8 +10,9 @@ package org.polypi.trainer;
  * sites): zero inside the margin m, so it acts on the few escaping elements only, where a strong {@code (e/R)^gamma}
  * would also press on the bulk near R ({@link #setTail}).
  * <p>
- * {@code beta} and {@code gamma} change during the warm-up ({@link PillarSchedule}); the tail term does not. Sites add their share with
- * {@link #add} during a training forward pass; the trainer reads the total with {@link #take()}.
+ * {@code beta} and {@code gamma} change during the warm-up ({@link PillarSchedule}); the tail term does not. Sites
+ * add their share with {@link #add} during a training forward pass; the trainer reads the total with
+ * {@link #take()}.
  */
 public final class RangePenalty
 {
