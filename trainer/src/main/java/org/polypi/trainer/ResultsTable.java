@@ -2,6 +2,7 @@ package org.polypi.trainer;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.polypi.model.ReferenceNetworks.Workload;
 
 /**
  * The training results table: one CSV row per model in {@code training.csv}, and {@code training.md} regenerated
@@ -22,19 +24,28 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ResultsTable
 {
+    /** The optimizer and schedule every workload starts from (the same for all; only the defaults are read). */
+    private static final TrainConfig DEFAULTS = TrainConfig.defaults(Workload.MLP, ActivationChoice.RELU);
     /** CSV columns, in order. */
     static final List<String> COLUMNS = List.of("date", "commit", "machine", "net", "activation", "degree", "epochs",
         "batch", "optimizer", "lr", "seed", "train_images", "test_images", "clip", "minutes", "test_acc_float32",
         "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16", "agree_fixed16", "act_max_abs",
-        "act_outside_fraction", "relus", "model", "model_bytes", "distill", "init", "tail");
+        "act_outside_fraction", "relus", "model", "model_bytes", "distill", "init", "tail", "weight_decay", "warmup");
     /**
      * The columns that make a training recipe: rows equal in all of them differ only by seed, and the goals use
      * their mean (the issue asks for the mean of 3 seeds where time allows).
      */
     private static final List<String> RECIPE = List.of("net", "activation", "degree", "epochs", "batch", "optimizer",
-        "lr", "train_images", "test_images", "clip", "distill", "init", "tail");
-    /** Columns added after the first layout ({@code distill}, {@code init}, {@code tail}), empty in older rows. */
-    private static final int LATER_COLUMNS = 3;
+        "lr", "train_images", "test_images", "clip", "distill", "init", "tail", "weight_decay", "warmup");
+    /**
+     * Columns added after the first layout, in order, with the value older rows had: none of distillation, a start
+     * model or the tail term, and the default weight decay and warm-up (every run before those two columns used
+     * them: the 78 sidecars of that time all say {@code wd=5.0E-4 warmup=1.0}).
+     */
+    private static final List<Map.Entry<String, String>> LATER_COLUMNS = List.of(Map.entry("distill", ""),
+        Map.entry("init", ""), Map.entry("tail", ""),
+        Map.entry("weight_decay", Double.toString(DEFAULTS.weightDecay())),
+        Map.entry("warmup", Double.toString(DEFAULTS.warmupEpochs())));
     private static final double PERCENT = 100.0;
     private static final long GIT_TIMEOUT_SECONDS = 10;
     /** The issue's goal for W2 with ReLU (anchor 93.1 minus 0.5 points). */
@@ -80,7 +91,8 @@ public final class ResultsTable
                 fixed(16, false), fmt(activations.maxAbs(), 2),
                 String.format(Locale.ROOT, "%.3g", activations.outsideFraction()), Long.toString(relus),
                 model.getFileName().toString(), Long.toString(bytes),
-                c.distillWeight() > 0 ? Double.toString(c.distillWeight()) : "", c.init(), tail(c));
+                c.distillWeight() > 0 ? Double.toString(c.distillWeight()) : "", c.init(), tail(c),
+                Double.toString(c.weightDecay()), Double.toString(c.warmupEpochs()));
         }
 
         private String fixed(final int bits, final boolean accuracy)
@@ -110,6 +122,32 @@ public final class ResultsTable
     static String tail(final TrainConfig c)
     {
         return c.tailWeight() > 0 ? c.tailMargin() + ":" + c.tailWeight() : "";
+    }
+
+    /**
+     * The optimizer and schedule of a row when they are not the defaults (SGD, peak lr 0.05, weight decay 5e-4, 1
+     * warm-up epoch), e.g. {@code adam lr 0.008 wd 0.05 warm-up 4.5}; "" for the defaults.
+     */
+    static String optimizer(final List<String> f)
+    {
+        final String opt = f.get(COLUMNS.indexOf("optimizer"));
+        final double lr = Double.parseDouble(f.get(COLUMNS.indexOf("lr")));
+        final double wd = Double.parseDouble(f.get(COLUMNS.indexOf("weight_decay")));
+        final double warmup = Double.parseDouble(f.get(COLUMNS.indexOf("warmup")));
+        if (opt.equals(DEFAULTS.optimizer()) && lr == DEFAULTS.learningRate() && wd == DEFAULTS.weightDecay() &&
+            warmup == DEFAULTS.warmupEpochs())
+        {
+            return "";
+        }
+        return opt + " lr " + number(lr) + (wd == DEFAULTS.weightDecay() ? "" : " wd " + number(wd)) +
+            (warmup == DEFAULTS.warmupEpochs() ? "" : " warm-up " + number(warmup));
+    }
+
+    /** A number as typed on the command line: 0.008, 5.0E-4 as 5e-4, 4.5, 1. */
+    private static String number(final double v)
+    {
+        final String s = BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
+        return s.length() <= 6 ? s : String.format(Locale.ROOT, "%.0e", v).replace("e-0", "e-");
     }
 
     /** The row of a {@link TrainerMain} export. */
@@ -164,11 +202,11 @@ public final class ResultsTable
     private static List<String> row(final String line)
     {
         final List<String> f = new ArrayList<>(parseCsv(line));
-        if (f.size() >= COLUMNS.size() - LATER_COLUMNS && f.size() < COLUMNS.size())
+        if (f.size() >= COLUMNS.size() - LATER_COLUMNS.size() && f.size() < COLUMNS.size())
         {
             while (f.size() < COLUMNS.size())
             {
-                f.add("");
+                f.add(LATER_COLUMNS.get(f.size() - (COLUMNS.size() - LATER_COLUMNS.size())).getValue());
             }
         }
         return f.size() == COLUMNS.size() ? f : null;
@@ -218,12 +256,15 @@ public final class ResultsTable
         sb.append("`seed` = the run's seed, `kd` = its distillation weight (a teacher's soft labels, blank: none), ");
         sb.append("`from` = the trained model its weights started from (blank: the seeded initial weights), ");
         sb.append("`tail` = PILLAR's tail term `m:w` (`w·SUM max(0, |x| - m)²` added to the range penalty; blank: ");
-        sb.append("none).\n\n");
-        sb.append("| net | act | deg | epochs | seed | kd | from | tail | train / test imgs | min | float32 | f=12 | ");
+        sb.append("none), `opt` = the optimizer and schedule when not the default (SGD with Nesterov momentum 0.9, ");
+        sb.append("peak lr 0.05, cosine decay, weight decay 5e-4, 1 warm-up epoch).\n\n");
+        sb.append("| net | act | deg | epochs | seed | kd | from | tail | opt | train / test imgs | min | float32 | ");
+        sb.append("f=12 | ");
         sb.append("agree | ");
         sb.append("f=16 | agree | max \\|x\\| | r | outside | ReLUs | model | bytes | commit |\n");
-        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-        final String[] keys = {"net", "activation", "degree", "epochs", "seed", "distill", "from", "tail", "images",
+        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        final String[] keys = {"net", "activation", "degree", "epochs", "seed", "distill", "from", "tail", "opt",
+            "images",
             "minutes",
             "test_acc_float32", "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16", "agree_fixed16", "act_max_abs", "clip",
             "act_outside_fraction", "relus", "model", "model_bytes", "commit"};
@@ -237,6 +278,7 @@ public final class ResultsTable
                     case "images" -> f.get(COLUMNS.indexOf("train_images")) + " / " +
                         f.get(COLUMNS.indexOf("test_images"));
                     case "from" -> initModel(f.get(COLUMNS.indexOf("init")));
+                    case "opt" -> optimizer(f);
                     default -> f.get(COLUMNS.indexOf(k));
                 };
                 sb.append(' ').append(v.replace("|", "\\|")).append(" |");
@@ -298,7 +340,9 @@ public final class ResultsTable
             final String kd = get("distill");
             final String init = get("init");
             final String tail = get("tail");
-            return get("epochs") + " epochs" + (kd.isEmpty() ? "" : ", distilled (kd " + kd + ")") +
+            final String opt = optimizer(runs.getFirst());
+            return get("epochs") + " epochs" + (opt.isEmpty() ? "" : ", " + opt) +
+                (kd.isEmpty() ? "" : ", distilled (kd " + kd + ")") +
                 (init.isEmpty() ? "" : ", from " + initModel(init)) +
                 (tail.isEmpty() ? "" : ", tail term " + tail.replace(":", " (weight ") + ")");
         }
