@@ -275,6 +275,8 @@ public final class Trainer
         final float[] testImages = test.toFloatArray();
         final PillarSchedule pillar = config.pillarSchedule();
         final boolean selectByRange = config.activation() == ActivationChoice.PILLAR;
+        // the latest epoch whose test-set activation inputs all stayed inside [-r, r]: the latest, not the most
+        // accurate, so that the test set decides only whether the inputs escape, never which accuracy is reported
         float[][] inRange = null;
         int inRangeEpoch = -1;
         double inRangeAccuracy = 0;
@@ -342,13 +344,15 @@ public final class Trainer
                 Map.of();
             final double testAccuracy = accuracy(network.logits(testImages, test.count()), test.labels());
             String rangeNote = "";
+            long outside = 0;
             if (selectByRange)
             {
                 network.recordActivations(null);
                 final ActivationStats all = ActivationStats.combined(sites.values(), config.clip());
                 rangeNote = String.format(Locale.ROOT, "  act max |x| %.2f, %d outside", all.maxAbs(),
                     all.outside());
-                if (all.outside() == 0 && testAccuracy >= inRangeAccuracy)
+                outside = all.outside();
+                if (outside == 0 && epoch + 1 < config.epochs())
                 {
                     inRange = snapshot(inRange);
                     inRangeEpoch = epoch;
@@ -365,23 +369,26 @@ public final class Trainer
                 PERCENT * stats.trainAccuracy(), PERCENT * testAccuracy, stats.imagesPerSecond(), seconds,
                 minutes(eta), rangeNote);
             final boolean finalEpoch = epoch + 1 == config.epochs();
-            if (finalEpoch && selectByRange && inRangeEpoch >= 0 && inRangeEpoch != epoch &&
-                inRangeAccuracy >= testAccuracy - SELECTION_TOLERANCE)
+            if (finalEpoch && selectByRange &&
+                exportsEarlierEpoch(outside, inRangeEpoch, inRangeAccuracy, testAccuracy))
             {
                 // PILLAR's model selection: a model whose activation inputs escape [-r, r] can blow up under
                 // encryption, so an epoch that kept them all inside wins over the escaping last one unless it is
                 // clearly less accurate
                 restore(inRange);
                 log.printf(Locale.ROOT, "model selection: epoch %d escapes [-%s, %s]; exporting the weights of " +
-                    "epoch %d (test %.2f %%), the most accurate whose test-set activation inputs all stayed " +
-                    "inside%n", epoch + 1, config.clip(), config.clip(), inRangeEpoch + 1,
+                    "epoch %d (test %.2f %%), the latest whose test-set activation inputs all stayed inside%n",
+                    epoch + 1, config.clip(), config.clip(), inRangeEpoch + 1,
                     PERCENT * inRangeAccuracy);
             }
-            else if (finalEpoch && selectByRange && inRangeEpoch != epoch)
+            else if (finalEpoch && selectByRange && outside > 0)
             {
-                log.printf(Locale.ROOT, "model selection: no epoch within %.1f points of the last one kept every " +
-                    "test-set activation input inside [-%s, %s]; exporting the last epoch%n",
-                    PERCENT * SELECTION_TOLERANCE, config.clip(), config.clip());
+                log.printf(Locale.ROOT, "model selection: epoch %d escapes [-%s, %s] but %s; exporting it%n",
+                    epoch + 1, config.clip(), config.clip(), inRangeEpoch < 0 ?
+                        "no earlier epoch of this run kept every test-set activation input inside" :
+                        String.format(Locale.ROOT, "the latest epoch that kept them all inside (%d, test %.2f %%) " +
+                            "is more than %.1f points less accurate", inRangeEpoch + 1, PERCENT * inRangeAccuracy,
+                            PERCENT * SELECTION_TOLERANCE));
             }
             if (checkpoint != null)
             {
@@ -390,6 +397,17 @@ public final class Trainer
             }
         }
         return history;
+    }
+
+    /**
+     * PILLAR's model selection at the last epoch: export the latest earlier epoch whose test-set activation inputs
+     * all stayed inside instead of the last one only if the last one lets {@code lastOutside} > 0 inputs escape
+     * and that epoch ({@code inRangeEpoch}, -1 for none) is at most {@link #SELECTION_TOLERANCE} less accurate.
+     */
+    static boolean exportsEarlierEpoch(final long lastOutside, final int inRangeEpoch, final double inRangeAccuracy,
+        final double lastAccuracy)
+    {
+        return lastOutside > 0 && inRangeEpoch >= 0 && inRangeAccuracy >= lastAccuracy - SELECTION_TOLERANCE;
     }
 
     /** Copies every parameter and buffer into {@code into} (allocated on first use). */

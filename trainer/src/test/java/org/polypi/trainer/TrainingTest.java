@@ -376,6 +376,18 @@ final class TrainingTest
         assertEquals(Files.size(file), row.bytes());
     }
 
+    @Test
+    void modelSelectionKeepsAnInRangeLastEpochAndOtherwiseTakesTheLatestInRangeOneWithinTolerance()
+    {
+        // the last epoch stays inside: exported, even if an earlier in-range epoch scored higher on the test set
+        assertFalse(Trainer.exportsEarlierEpoch(0, 40, 0.899, 0.895));
+        // the last epoch lets one input escape: the latest in-range epoch, when at most 0.5 points less accurate
+        assertTrue(Trainer.exportsEarlierEpoch(1, 40, 0.891, 0.895));
+        assertTrue(Trainer.exportsEarlierEpoch(1, 40, 0.900, 0.895));
+        assertFalse(Trainer.exportsEarlierEpoch(1, 40, 0.889, 0.895), "more than 0.5 points less accurate");
+        assertFalse(Trainer.exportsEarlierEpoch(3, -1, 0, 0.895), "no epoch stayed inside");
+    }
+
     private static void assertSameParams(final Network a, final Network b)
     {
         final List<Param> pa = a.params();
