@@ -143,7 +143,7 @@ public final class ResultsTable
             (warmup == DEFAULTS.warmupEpochs() ? "" : " warm-up " + number(warmup));
     }
 
-    /** A number as typed on the command line: 0.008, 5.0E-4 as 5e-4, 4.5, 1. */
+    /** A number as one would type it: 0.008, 0.0005, 4.5, 1 (not 1.0); 1e-5 once the plain form is longer. */
     private static String number(final double v)
     {
         final String s = BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
@@ -259,9 +259,7 @@ public final class ResultsTable
         sb.append("none), `opt` = the optimizer and schedule when not the default (SGD with Nesterov momentum 0.9, ");
         sb.append("peak lr 0.05, cosine decay, weight decay 5e-4, 1 warm-up epoch).\n\n");
         sb.append("| net | act | deg | epochs | seed | kd | from | tail | opt | train / test imgs | min | float32 | ");
-        sb.append("f=12 | ");
-        sb.append("agree | ");
-        sb.append("f=16 | agree | max \\|x\\| | r | outside | ReLUs | model | bytes | commit |\n");
+        sb.append("f=12 | agree | f=16 | agree | max \\|x\\| | r | outside | ReLUs | model | bytes | commit |\n");
         sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         final String[] keys = {"net", "activation", "degree", "epochs", "seed", "distill", "from", "tail", "opt",
             "images",
