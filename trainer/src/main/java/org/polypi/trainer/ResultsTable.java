@@ -202,12 +202,10 @@ public final class ResultsTable
     private static List<String> row(final String line)
     {
         final List<String> f = new ArrayList<>(parseCsv(line));
-        if (f.size() >= COLUMNS.size() - LATER_COLUMNS.size() && f.size() < COLUMNS.size())
+        final int firstLater = COLUMNS.size() - LATER_COLUMNS.size();
+        if (f.size() >= firstLater && f.size() < COLUMNS.size())
         {
-            while (f.size() < COLUMNS.size())
-            {
-                f.add(LATER_COLUMNS.get(f.size() - (COLUMNS.size() - LATER_COLUMNS.size())).getValue());
-            }
+            LATER_COLUMNS.subList(f.size() - firstLater, LATER_COLUMNS.size()).forEach(c -> f.add(c.getValue()));
         }
         return f.size() == COLUMNS.size() ? f : null;
     }
@@ -256,8 +254,10 @@ public final class ResultsTable
         sb.append("`seed` = the run's seed, `kd` = its distillation weight (a teacher's soft labels, blank: none), ");
         sb.append("`from` = the trained model its weights started from (blank: the seeded initial weights), ");
         sb.append("`tail` = PILLAR's tail term `m:w` (`w·SUM max(0, |x| - m)²` added to the range penalty; blank: ");
-        sb.append("none), `opt` = the optimizer and schedule when not the default (SGD with Nesterov momentum 0.9, ");
-        sb.append("peak lr 0.05, cosine decay, weight decay 5e-4, 1 warm-up epoch).\n\n");
+        sb.append(String.format(Locale.ROOT, "none), `opt` = the optimizer and schedule when not the default (%s " +
+            "with Nesterov momentum %s, peak lr %s, cosine decay, weight decay %s, %s warm-up epoch).%n%n",
+            DEFAULTS.optimizer().toUpperCase(Locale.ROOT), number(DEFAULTS.momentum()),
+            number(DEFAULTS.learningRate()), number(DEFAULTS.weightDecay()), number(DEFAULTS.warmupEpochs())));
         sb.append("| net | act | deg | epochs | seed | kd | from | tail | opt | train / test imgs | min | float32 | ");
         sb.append("f=12 | agree | f=16 | agree | max \\|x\\| | r | outside | ReLUs | model | bytes | commit |\n");
         sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
