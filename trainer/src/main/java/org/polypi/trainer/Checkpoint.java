@@ -19,19 +19,25 @@ import java.util.zip.CRC32C;
 /**
  * Training checkpoints: everything needed to continue a run exactly where it stopped (after a whole epoch).
  * <p>
- * Layout (big-endian, as {@link DataOutputStream} writes): magic {@code "PPTRNCK1"} (8 bytes); the config
+ * Layout (big-endian, as {@link DataOutputStream} writes): magic {@code "PPTRNCK2"} (8 bytes); the config
  * {@link TrainConfig#signature() signature} (modified UTF-8); epochs done (i32); optimizer steps (i64); epoch
  * history (i32 count, then per epoch i32 epoch and six f64); parameters and buffers (i32 count, then per array its
  * name, i32 length and that many f32); optimizer state arrays (i32 count, then i32 length and f32 values each);
- * last a CRC32C (i32) of every byte before it.
+ * PILLAR's in-range fallback ({@link InRangeEpoch}: i32 epoch, -1 for none, else f64 test accuracy and one array
+ * per parameter, i32 length and f32 values each); last a CRC32C (i32) of every byte before it.
+ * <p>
+ * Version 1 ({@code "PPTRNCK1"}) is the same without the fallback section; it is still read, as a run without a
+ * recorded in-range epoch.
  * <p>
  * Files are written atomically: into a temporary file in the same directory, forced to disk, then moved over the
  * target, so a crash leaves either the previous checkpoint or the new one, never a torn file.
  */
-public final class Checkpoint
+final class Checkpoint
 {
-    /** "PPTRNCK1" in ASCII. */
-    private static final long MAGIC = 0x5050_5452_4E43_4B31L;
+    /** "PPTRNCK2" in ASCII: the layout written. */
+    private static final long MAGIC = 0x5050_5452_4E43_4B32L;
+    /** "PPTRNCK1" in ASCII: the layout before the in-range fallback was kept, still read. */
+    private static final long MAGIC_WITHOUT_FALLBACK = 0x5050_5452_4E43_4B31L;
     private static final int CRC_BYTES = Integer.BYTES;
 
     private Checkpoint()
@@ -49,12 +55,12 @@ public final class Checkpoint
     }
 
     /**
-     * Writes a checkpoint of {@code network} and {@code optimizer} atomically.
+     * Writes a checkpoint of {@code network}, {@code optimizer} and {@code inRange} atomically.
      *
      * @throws IOException if writing or the atomic move fails (the previous file is then unchanged).
      */
-    public static void save(final Path path, final TrainConfig config, final State state, final Network network,
-                            final Optimizer optimizer) throws IOException
+    static void save(final Path path, final TrainConfig config, final State state, final Network network,
+                     final Optimizer optimizer, final InRangeEpoch inRange) throws IOException
     {
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes))
@@ -87,6 +93,15 @@ public final class Checkpoint
             {
                 writeArray(out, a);
             }
+            out.writeInt(inRange.epoch());
+            if (inRange.present())
+            {
+                out.writeDouble(inRange.testAccuracy());
+                for (final float[] a : inRange.weights())
+                {
+                    writeArray(out, a);
+                }
+            }
             final CRC32C crc = new CRC32C();
             crc.update(bytes.toByteArray());
             out.writeInt((int)crc.getValue());
@@ -95,13 +110,14 @@ public final class Checkpoint
     }
 
     /**
-     * Restores {@code network} and {@code optimizer} from {@code path} and returns the run state.
+     * Restores {@code network}, {@code optimizer} and {@code inRange} from {@code path} and returns the run state.
+     * {@code inRange} is changed only if the checkpoint recorded an in-range epoch.
      *
      * @throws IOException if the file cannot be read, is corrupt (checksum), or belongs to another config or
      *     network (the message says which).
      */
-    public static State load(final Path path, final TrainConfig config, final Network network,
-                             final Optimizer optimizer) throws IOException
+    static State load(final Path path, final TrainConfig config, final Network network, final Optimizer optimizer,
+                      final InRangeEpoch inRange) throws IOException
     {
         final byte[] all = Files.readAllBytes(path);
         if (all.length < Long.BYTES + CRC_BYTES)
@@ -117,7 +133,8 @@ public final class Checkpoint
         }
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(all, 0, all.length - CRC_BYTES)))
         {
-            if (in.readLong() != MAGIC)
+            final long magic = in.readLong();
+            if (magic != MAGIC && magic != MAGIC_WITHOUT_FALLBACK)
             {
                 throw new IOException(path + " is not a PolyPI training checkpoint (bad magic)");
             }
@@ -164,6 +181,10 @@ public final class Checkpoint
             {
                 readArray(in, opt.get(i), "optimizer state " + i);
             }
+            if (magic == MAGIC)
+            {
+                readInRange(in, path, epochsDone, params, inRange);
+            }
             if (in.available() != 0)
             {
                 throw new IOException("checkpoint " + path + " has " + in.available() + " trailing bytes");
@@ -171,6 +192,33 @@ public final class Checkpoint
             optimizer.restoreSteps(steps);
             return new State(epochsDone, steps, history);
         }
+    }
+
+    private static void readInRange(final DataInputStream in, final Path path, final int epochsDone,
+                                    final List<Param> params, final InRangeEpoch inRange) throws IOException
+    {
+        final int epoch = in.readInt();
+        if (epoch == InRangeEpoch.NONE)
+        {
+            return;
+        }
+        if (epoch < 0 || epoch >= epochsDone)
+        {
+            throw new IOException("checkpoint " + path + " records in-range epoch " + epoch + " of " + epochsDone +
+                " done");
+        }
+        final double accuracy = in.readDouble();
+        if (!(accuracy >= 0 && accuracy <= 1))
+        {
+            throw new IOException("checkpoint " + path + " records in-range test accuracy " + accuracy);
+        }
+        final float[][] weights = new float[params.size()][];
+        for (int i = 0; i < weights.length; i++)
+        {
+            weights[i] = new float[params.get(i).value().length];
+            readArray(in, weights[i], "in-range " + params.get(i).name());
+        }
+        inRange.restoreFrom(epoch, accuracy, weights);
     }
 
     private static void writeArray(final DataOutputStream out, final float[] a) throws IOException

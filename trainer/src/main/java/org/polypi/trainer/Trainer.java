@@ -42,6 +42,12 @@ public final class Trainer
     private double progressSeconds = 15;
     /** The network distilled from when the config's distillation weight is positive, else null. */
     private Network teacher;
+    /**
+     * PILLAR's fallback of the latest {@link #train} call: the latest epoch whose test-set activation inputs all
+     * stayed inside [-r, r], the latest rather than the most accurate, so that the test set decides only whether the
+     * inputs escape, never which accuracy is reported.
+     */
+    private InRangeEpoch inRange = new InRangeEpoch();
 
     /**
      * A trainer for {@code config} on the given data (already normalised; limits of the config applied here).
@@ -264,9 +270,10 @@ public final class Trainer
         final List<EpochStats> history = new ArrayList<>();
         int firstEpoch = 0;
         long step = 0;
+        inRange = new InRangeEpoch();
         if (checkpoint != null && resume && Files.exists(checkpoint))
         {
-            final Checkpoint.State state = Checkpoint.load(checkpoint, config, network, optimizer);
+            final Checkpoint.State state = Checkpoint.load(checkpoint, config, network, optimizer, inRange);
             firstEpoch = state.epochsDone();
             step = state.steps();
             history.addAll(state.history());
@@ -275,11 +282,6 @@ public final class Trainer
         final float[] testImages = test.toFloatArray();
         final PillarSchedule pillar = config.pillarSchedule();
         final boolean selectByRange = config.activation() == ActivationChoice.PILLAR;
-        // the latest epoch whose test-set activation inputs all stayed inside [-r, r]: the latest, not the most
-        // accurate, so that the test set decides only whether the inputs escape, never which accuracy is reported
-        float[][] inRange = null;
-        int inRangeEpoch = -1;
-        double inRangeAccuracy = 0;
         final int lastEpoch = Math.min(untilEpoch, config.epochs());
         for (int epoch = firstEpoch; epoch < lastEpoch; epoch++)
         {
@@ -354,9 +356,7 @@ public final class Trainer
                 outside = all.outside();
                 if (outside == 0 && epoch + 1 < config.epochs())
                 {
-                    inRange = snapshot(inRange);
-                    inRangeEpoch = epoch;
-                    inRangeAccuracy = testAccuracy;
+                    inRange.record(epoch, testAccuracy, network.params());
                 }
             }
             final EpochStats stats = new EpochStats(epoch, lossSum / batches, penaltySum / batches,
@@ -370,30 +370,31 @@ public final class Trainer
                 minutes(eta), rangeNote);
             final boolean finalEpoch = epoch + 1 == config.epochs();
             if (finalEpoch && selectByRange &&
-                exportsEarlierEpoch(outside, inRangeEpoch, inRangeAccuracy, testAccuracy))
+                exportsEarlierEpoch(outside, inRange.epoch(), inRange.testAccuracy(), testAccuracy))
             {
                 // PILLAR's model selection: a model whose activation inputs escape [-r, r] can blow up under
                 // encryption, so an epoch that kept them all inside wins over the escaping last one unless it is
                 // clearly less accurate
-                restore(inRange);
+                inRange.copyInto(network.params());
                 log.printf(Locale.ROOT, "model selection: epoch %d escapes [-%s, %s]; exporting the weights of " +
                     "epoch %d (test %.2f %%), the latest whose test-set activation inputs all stayed inside%n",
-                    epoch + 1, config.clip(), config.clip(), inRangeEpoch + 1,
-                    PERCENT * inRangeAccuracy);
+                    epoch + 1, config.clip(), config.clip(), inRange.epoch() + 1,
+                    PERCENT * inRange.testAccuracy());
             }
             else if (finalEpoch && selectByRange && outside > 0)
             {
                 log.printf(Locale.ROOT, "model selection: epoch %d escapes [-%s, %s] but %s; exporting it%n",
-                    epoch + 1, config.clip(), config.clip(), inRangeEpoch < 0 ?
+                    epoch + 1, config.clip(), config.clip(), !inRange.present() ?
                         "no earlier epoch of this run kept every test-set activation input inside" :
                         String.format(Locale.ROOT, "the latest epoch that kept them all inside (%d, test %.2f %%) " +
-                            "is more than %.1f points less accurate", inRangeEpoch + 1, PERCENT * inRangeAccuracy,
+                            "is more than %.1f points less accurate", inRange.epoch() + 1,
+                            PERCENT * inRange.testAccuracy(),
                             PERCENT * SELECTION_TOLERANCE));
             }
             if (checkpoint != null)
             {
                 Checkpoint.save(checkpoint, config, new Checkpoint.State(epoch + 1, step, history), network,
-                    optimizer);
+                    optimizer, inRange);
             }
         }
         return history;
@@ -410,30 +411,10 @@ public final class Trainer
         return lastOutside > 0 && inRangeEpoch >= 0 && inRangeAccuracy >= lastAccuracy - SELECTION_TOLERANCE;
     }
 
-    /** Copies every parameter and buffer into {@code into} (allocated on first use). */
-    private float[][] snapshot(final float[][] into)
+    /** PILLAR's in-range fallback of the latest {@link #train} call (for tests of resumption). */
+    InRangeEpoch inRangeEpoch()
     {
-        final List<Param> params = network.params();
-        final float[][] copy = into != null ? into : new float[params.size()][];
-        for (int i = 0; i < copy.length; i++)
-        {
-            final float[] v = params.get(i).value();
-            if (copy[i] == null)
-            {
-                copy[i] = new float[v.length];
-            }
-            System.arraycopy(v, 0, copy[i], 0, v.length);
-        }
-        return copy;
-    }
-
-    private void restore(final float[][] copy)
-    {
-        final List<Param> params = network.params();
-        for (int i = 0; i < copy.length; i++)
-        {
-            System.arraycopy(copy[i], 0, params.get(i).value(), 0, copy[i].length);
-        }
+        return inRange;
     }
 
     private static double trainedSecondsThisRun(final List<EpochStats> history, final int firstEpoch)

@@ -3,11 +3,13 @@ package org.polypi.trainer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.zip.CRC32C;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -233,6 +235,61 @@ final class TrainingTest
             assertEquals(full.size(), resumed.size());
             assertEquals(full.getLast().loss(), resumed.getLast().loss(), 0.0);
         }
+    }
+
+    /**
+     * PILLAR's in-range fallback survives an interruption: a run stopped after the epoch it recorded, then resumed,
+     * holds the same epoch, accuracy and weights as the uninterrupted run, so its model selection can still fall
+     * back to an epoch trained before the resume.
+     */
+    @Test
+    void resumedRunKeepsItsInRangeFallback() throws IOException
+    {
+        // a wide range, so that every epoch's inputs stay inside and each but the last is recorded
+        final TrainConfig config = tiny(Workload.MLP, ActivationChoice.PILLAR).epochs(3).clip(40).penaltyRange(38.4)
+            .build();
+        final Trainer straight = trainer(config);
+        straight.train(null, false);
+        final InRangeEpoch expected = straight.inRangeEpoch();
+        assertEquals(1, expected.epoch(), "precondition: the second epoch is the latest recorded");
+
+        final Path ckpt = dir.resolve("fallback.ckpt");
+        trainer(config).train(ckpt, false, 2);
+        final Trainer resumed = trainer(config);
+        resumed.train(ckpt, true);
+        final InRangeEpoch got = resumed.inRangeEpoch();
+        assertEquals(expected.epoch(), got.epoch());
+        assertEquals(expected.testAccuracy(), got.testAccuracy(), 0.0);
+        assertEquals(expected.weights().length, got.weights().length);
+        for (int i = 0; i < expected.weights().length; i++)
+        {
+            assertArrayEquals(expected.weights()[i], got.weights()[i], "array " + i);
+        }
+        assertSameParams(straight.network(), resumed.network());
+    }
+
+    /** A checkpoint of the first layout (no in-range section, magic "PPTRNCK1") still resumes, with no fallback. */
+    @Test
+    void firstLayoutCheckpointStillResumes() throws IOException
+    {
+        final TrainConfig config = tiny(Workload.MLP, ActivationChoice.RELU).epochs(2).build();
+        final Trainer straight = trainer(config);
+        straight.train(null, false);
+        final Path ckpt = dir.resolve("v1.ckpt");
+        trainer(config).train(ckpt, false, 1);
+        final byte[] v2 = Files.readAllBytes(ckpt);
+        final ByteBuffer tail = ByteBuffer.wrap(v2, v2.length - 2 * Integer.BYTES, Integer.BYTES);
+        assertEquals(InRangeEpoch.NONE, tail.getInt(), "a ReLU run records no in-range epoch");
+        final byte[] v1 = Arrays.copyOf(v2, v2.length - Integer.BYTES);
+        ByteBuffer.wrap(v1).putLong(0, 0x5050_5452_4E43_4B31L);
+        final CRC32C crc = new CRC32C();
+        crc.update(v1, 0, v1.length - Integer.BYTES);
+        ByteBuffer.wrap(v1).putInt(v1.length - Integer.BYTES, (int)crc.getValue());
+        Files.write(ckpt, v1);
+        final Trainer resumed = trainer(config);
+        resumed.train(ckpt, true);
+        assertFalse(resumed.inRangeEpoch().present());
+        assertSameParams(straight.network(), resumed.network());
     }
 
     @Test
