@@ -60,22 +60,9 @@ final class InRangeEpoch
         testAccuracy = newTestAccuracy;
     }
 
-    /**
-     * Takes a recorded epoch read back from a checkpoint; the caller has checked the arrays' shapes.
-     *
-     * @throws IllegalArgumentException if the epoch is negative or the accuracy is not within [0, 1].
-     */
+    /** Takes a recorded epoch read back from a checkpoint, which has checked the epoch, accuracy and shapes. */
     void restoreFrom(final int savedEpoch, final double savedTestAccuracy, final float[][] savedWeights)
     {
-        if (savedEpoch < 0)
-        {
-            throw new IllegalArgumentException("recorded in-range epoch must be >= 0, was " + savedEpoch);
-        }
-        if (!(savedTestAccuracy >= 0 && savedTestAccuracy <= 1))
-        {
-            throw new IllegalArgumentException("recorded test accuracy must be within [0, 1], was " +
-                savedTestAccuracy);
-        }
         epoch = savedEpoch;
         testAccuracy = savedTestAccuracy;
         weights = savedWeights;
