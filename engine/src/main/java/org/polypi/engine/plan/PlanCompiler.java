@@ -22,8 +22,9 @@ import org.polypi.model.Shape;
  * Compiles a (BatchNorm-folded) {@link ModelGraph} at f fractional bits into a {@link CompiledModel}: the public
  * {@link Plan} and the server's encoded weights.
  * <p>
- * <b>Scales</b> (docs/engine-design.md §1). The input is encoded at f. A linear step multiplies by weights at f and
- * adds a bias at its output scale: {@code s_out = s_in + f}, no truncation. A sum-pool of a power-of-two area only
+ * <b>Scales</b> (docs/engine-design.md §1). The input is encoded at f. A linear step multiplies by weights at g and
+ * adds a bias at its output scale: {@code s_out = s_in + g}, no truncation; g is f, or up to 2f for weights that
+ * absorbed a folded ChannelPoly's coefficients ({@link #weightScale}). A sum-pool of a power-of-two area only
  * changes the scale ({@code s_in + log2 A}); another area multiplies by {@code enc_f(1/A)} ({@code s_in + f}). An Add
  * aligns the lower operand exactly ({@code max(s_a, s_b)}). A polynomial activation truncates its input inside its
  * single opening (whatever the input's scale) and outputs at 2f (HerPN powers folded into the next linear layer) or,
@@ -72,6 +73,8 @@ public final class PlanCompiler
      * that, i.e. PILLAR's inputs up to about 4.4 B (22 for B = 5).
      */
     private static final int TRUNCATED_INPUT_EXCESS = 2;
+    /** Folded HerPN weights take at most this many times f fractional bits ({@link #weightScale}). */
+    private static final int FOLDED_WEIGHT_SCALE_FACTOR = 2;
     /** Scale the powers are aligned to: 2f. */
     private static final int POWER_SCALE_FACTOR = 2;
 
@@ -264,8 +267,9 @@ public final class PlanCompiler
             in = truncateToF(in);
         }
         final PlanTensor x = tensors.get(in);
-        final int outScale = checkFits(x.scale() + f, bound, "output");
         final Fold fold = folds.remove(node.name());
+        final int weightScale = weightScale(x.scale(), fold);
+        final int outScale = checkFits(x.scale() + weightScale, bound, "output");
         final int inFeatures = x.size();
         final int outFeatures = l.outFeatures();
         // Real weights [out][inFeatures] and bias, folded if a ChannelPoly feeds this layer.
@@ -312,15 +316,16 @@ public final class PlanCompiler
             double row = 0;
             for (int i = 0; i < inFeatures; i++)
             {
-                final long v = encode(w[o * inFeatures + i], f, "weight " + (o * inFeatures + i));
+                final long v = encode(w[o * inFeatures + i], weightScale, "weight " + (o * inFeatures + i));
                 encoded[i * outFeatures + o] = v;
                 row += Math.abs((double)v);
             }
-            lipschitz = Math.max(lipschitz, Math.scalb(row, -f));
+            lipschitz = Math.max(lipschitz, Math.scalb(row, -weightScale));
         }
         final long[] bias = hasBias ? encodeAll(b, outScale, "bias") : new long[0];
         final int out = newTensor(node.name(), new int[]{outFeatures}, outScale, bound, error(in) * lipschitz);
-        addLinear(new PlanStep.Dense(uniqueName(node.name()), in, out, inFeatures, outFeatures, f, weights.size()),
+        addLinear(new PlanStep.Dense(uniqueName(node.name()), in, out, inFeatures, outFeatures, weightScale,
+            weights.size()),
             encoded, bias);
         values.put(node.name(), out);
     }
@@ -333,7 +338,9 @@ public final class PlanCompiler
             in = truncateToF(in);
         }
         final PlanTensor x = tensors.get(in);
-        final int outScale = checkFits(x.scale() + f, bound, "output");
+        final Fold fold = folds.remove(node.name());
+        final int weightScale = weightScale(x.scale(), fold);
+        final int outScale = checkFits(x.scale() + weightScale, bound, "output");
         final int[] s = x.shape();
         final int inChannels = s[0];
         final int h = s[1];
@@ -342,7 +349,6 @@ public final class PlanCompiler
         final int outW = (wd + 2 * c.padding() - c.kernelWidth()) / c.stride() + 1;
         final int kernel = c.kernelHeight() * c.kernelWidth();
         final int outC = c.outChannels();
-        final Fold fold = folds.remove(node.name());
         final double[] w = new double[outC * inChannels * kernel];
         final double[] b = new double[outC];
         final boolean hasBias = c.hasBias() || (fold != null && !fold.ones);
@@ -386,16 +392,34 @@ public final class PlanCompiler
             double row = 0;
             for (int i = o * inChannels * kernel; i < (o + 1) * inChannels * kernel; i++)
             {
-                encoded[i] = encode(w[i], f, "weight " + i);
+                encoded[i] = encode(w[i], weightScale, "weight " + i);
                 row += Math.abs((double)encoded[i]);
             }
-            lipschitz = Math.max(lipschitz, Math.scalb(row, -f));
+            lipschitz = Math.max(lipschitz, Math.scalb(row, -weightScale));
         }
         final long[] bias = hasBias ? encodeAll(b, outScale, "bias") : new long[0];
         final int out = newTensor(node.name(), new int[]{outC, outH, outW}, outScale, bound, error(in) * lipschitz);
         addLinear(new PlanStep.Conv(uniqueName(node.name()), in, out, inChannels, outC, c.kernelHeight(),
-            c.kernelWidth(), c.stride(), c.padding(), h, wd, outH, outW, f, weights.size()), encoded, bias);
+            c.kernelWidth(), c.stride(), c.padding(), h, wd, outH, outW, weightScale, weights.size()), encoded, bias);
         values.put(node.name(), out);
+    }
+
+    /**
+     * Fractional bits of a linear step's weights: f, or for weights that absorbed a ChannelPoly's coefficients the
+     * bits the budget leaves above its stacked-power input (at most 2f). Folded weights {@code w a_k} are products of
+     * two small numbers (trained W3 HerPN: typically 1e-3) that multiply {@code x^k}, up to {@code B^k}: at f their
+     * rounding, 2^-(f+1) whatever their size, is a large relative error times a large power (at f = 12, 2^-13 against
+     * x^2 up to 1.1e4 cost W3 HerPN 0.35 % of its top-1 agreement). The output is truncated inside the next
+     * activation's opening whatever its scale, so the extra bits cost no round and no byte.
+     */
+    private int weightScale(final int inputScale, final Fold fold)
+    {
+        if (fold == null)
+        {
+            return f;
+        }
+        final int room = BUDGET_BITS - HEADROOM_BITS - boundBits(bound) - inputScale;
+        return Math.max(f, Math.min(FOLDED_WEIGHT_SCALE_FACTOR * f, room));
     }
 
     private void addLinear(final PlanStep.Linear step, final long[] encoded, final long[] bias)

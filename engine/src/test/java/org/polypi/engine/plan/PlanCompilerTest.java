@@ -204,6 +204,62 @@ final class PlanCompilerTest
         final PlanStep.Dense fc8 = (PlanStep.Dense)plan.steps().get(names(plan).indexOf("fc8"));
         assertEquals(2 * 1024, fc8.inFeatures());
         assertTrue(model.hasBias(fc8.linearIndex()));
+        // Folded weights take 2f = 24 bits (the budget leaves 62 - 4 - 3 - 24 = 31 above the powers at 2f), the
+        // others f; the folded output lands at 2f + 2f.
+        assertEquals(24, conv2.weightScale());
+        assertEquals(48, output(plan, "conv2").scale());
+        assertEquals(24, fc8.weightScale());
+        final PlanStep.Conv conv1 = (PlanStep.Conv)plan.steps().get(names(plan).indexOf("conv1"));
+        assertEquals(12, conv1.weightScale());
+    }
+
+    @Test
+    void foldedWeightsKeepTheirPrecisionAgainstLargePowers()
+    {
+        // Trained HerPN: coefficients ~1e-3 folded into weights ~0.5, powers of inputs up to 20 (B = 32). Folded
+        // weights at f = 12 would each be off by up to 2^-13, a tenth of their size, against x^2 up to 400 (measured:
+        // an output off by 0.012). At 2f the powers' own copies dominate and the outputs stay within 1e-3.
+        final SplittableRandom r = new SplittableRandom(SEED);
+        final Shape in = Shape.of(1, 4, 4);
+        final int channels = 3;
+        final float[] a = new float[channels * 3];
+        for (int i = 0; i < a.length; i++)
+        {
+            a[i] = (float)r.nextDouble(-2e-3, 2e-3);
+        }
+        final ModelGraph g = ModelGraph.builder(new ModelHeader("herpn-small", in, List.of(), 12, 32f)).input("x", in)
+            .add("conv1", Layer.Conv2d.of(random(r, Shape.of(channels, 1, 3, 3), 4), null, 1, 0), "x")
+            .add("act1", new Layer.ChannelPoly(Tensor.of(Shape.of(channels, 3), a)), "conv1")
+            .add("flat", new Layer.Flatten(), "act1")
+            .add("fc2", Layer.Linear.of(random(r, Shape.of(5, channels * 4), 0.5), random(r, Shape.of(5), 0.1)),
+                "flat")
+            .output("fc2").build();
+        final CompiledModel model = PlanCompiler.compile(g, 12);
+        final PlanStep.Dense fc2 = (PlanStep.Dense)model.plan().steps().get(names(model.plan()).indexOf("fc2"));
+        assertEquals(24, fc2.weightScale());
+        final int items = 64;
+        final float[] x = new float[items * in.size()];
+        for (int i = 0; i < x.length; i++)
+        {
+            x[i] = (float)r.nextDouble(-1, 1);
+        }
+        final double[] fixed = FixedPointInference.of(g).run(x, items).logits();
+        final double[] largestPower = new double[1];
+        final float[] floats = FloatInference.of(g).run(x, items, (node, values, n) ->
+        {
+            if (node.equals("conv1"))
+            {
+                for (final float v : values)
+                {
+                    largestPower[0] = Math.max(largestPower[0], (double)v * v);
+                }
+            }
+        }).logits();
+        assertTrue(largestPower[0] > 100, "the test needs large powers: x^2 reaches only " + largestPower[0]);
+        for (int i = 0; i < fixed.length; i++)
+        {
+            assertEquals(floats[i], fixed[i], 1e-3, "output " + i);
+        }
     }
 
     @Test
