@@ -19,23 +19,30 @@ import java.util.zip.CRC32C;
 /**
  * Training checkpoints: everything needed to continue a run exactly where it stopped (after a whole epoch).
  * <p>
- * Layout (big-endian, as {@link DataOutputStream} writes): magic {@code "PPTRNCK2"} (8 bytes); the config
+ * Layout (big-endian, as {@link DataOutputStream} writes): magic {@code "PPTRNCK3"} (8 bytes); the config
  * {@link TrainConfig#signature() signature} (modified UTF-8); epochs done (i32); optimizer steps (i64); epoch
  * history (i32 count, then per epoch i32 epoch and six f64); parameters and buffers (i32 count, then per array its
  * name, i32 length and that many f32); optimizer state arrays (i32 count, then i32 length and f32 values each);
  * PILLAR's in-range fallback ({@link InRangeEpoch}: i32 epoch, -1 for none, else f64 test accuracy and one array
- * per parameter, i32 length and f32 values each); last a CRC32C (i32) of every byte before it.
+ * per parameter, i32 length and f32 values each); the weight average ({@link WeightAverage}: i64 updates, -1 for
+ * a run without one, else one array per parameter, i32 length and f32 values each); last a CRC32C (i32) of every
+ * byte before it.
  * <p>
- * Version 1 ({@code "PPTRNCK1"}) is the same without the fallback section; it is still read, as a run without a
- * recorded in-range epoch.
+ * Version 2 ({@code "PPTRNCK2"}) is the same without the average section, version 1 ({@code "PPTRNCK1"}) also
+ * without the fallback section; both are still read, as runs without an average (and without a recorded in-range
+ * epoch).
  * <p>
  * Files are written atomically: into a temporary file in the same directory, forced to disk, then moved over the
  * target, so a crash leaves either the previous checkpoint or the new one, never a torn file.
  */
 final class Checkpoint
 {
-    /** "PPTRNCK2" in ASCII: the layout written. */
-    private static final long MAGIC = 0x5050_5452_4E43_4B32L;
+    /** "PPTRNCK3" in ASCII: the layout written. */
+    private static final long MAGIC = 0x5050_5452_4E43_4B33L;
+    /** "PPTRNCK2" in ASCII: the layout before the weight average was kept, still read. */
+    private static final long MAGIC_WITHOUT_AVERAGE = 0x5050_5452_4E43_4B32L;
+    /** The average section's update count of a run without a weight average. */
+    private static final long NO_AVERAGE = -1;
     /** "PPTRNCK1" in ASCII: the layout before the in-range fallback was kept, still read. */
     private static final long MAGIC_WITHOUT_FALLBACK = 0x5050_5452_4E43_4B31L;
     private static final int CRC_BYTES = Integer.BYTES;
@@ -55,12 +62,14 @@ final class Checkpoint
     }
 
     /**
-     * Writes a checkpoint of {@code network}, {@code optimizer} and {@code inRange} atomically.
+     * Writes a checkpoint of {@code network}, {@code optimizer}, {@code inRange} and {@code average} (null: none)
+     * atomically.
      *
      * @throws IOException if writing or the atomic move fails (the previous file is then unchanged).
      */
     static void save(final Path path, final TrainConfig config, final State state, final Network network,
-                     final Optimizer optimizer, final InRangeEpoch inRange) throws IOException
+                     final Optimizer optimizer, final InRangeEpoch inRange, final WeightAverage average)
+        throws IOException
     {
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes))
@@ -102,6 +111,14 @@ final class Checkpoint
                     writeArray(out, a);
                 }
             }
+            out.writeLong(average == null ? NO_AVERAGE : average.updates());
+            if (average != null)
+            {
+                for (final float[] a : average.arrays())
+                {
+                    writeArray(out, a);
+                }
+            }
             final CRC32C crc = new CRC32C();
             crc.update(bytes.toByteArray());
             out.writeInt((int)crc.getValue());
@@ -110,14 +127,15 @@ final class Checkpoint
     }
 
     /**
-     * Restores {@code network}, {@code optimizer} and {@code inRange} from {@code path} and returns the run state.
-     * {@code inRange} is changed only if the checkpoint recorded an in-range epoch.
+     * Restores {@code network}, {@code optimizer}, {@code inRange} and {@code average} (null: the run keeps none)
+     * from {@code path} and returns the run state. {@code inRange} is changed only if the checkpoint recorded an
+     * in-range epoch.
      *
      * @throws IOException if the file cannot be read, is corrupt (checksum), or belongs to another config or
      *     network (the message says which).
      */
     static State load(final Path path, final TrainConfig config, final Network network, final Optimizer optimizer,
-                      final InRangeEpoch inRange) throws IOException
+                      final InRangeEpoch inRange, final WeightAverage average) throws IOException
     {
         final byte[] all = Files.readAllBytes(path);
         if (all.length < Long.BYTES + CRC_BYTES)
@@ -134,7 +152,7 @@ final class Checkpoint
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(all, 0, all.length - CRC_BYTES)))
         {
             final long magic = in.readLong();
-            if (magic != MAGIC && magic != MAGIC_WITHOUT_FALLBACK)
+            if (magic != MAGIC && magic != MAGIC_WITHOUT_AVERAGE && magic != MAGIC_WITHOUT_FALLBACK)
             {
                 throw new IOException(path + " is not a PolyPI training checkpoint (bad magic)");
             }
@@ -181,9 +199,29 @@ final class Checkpoint
             {
                 readArray(in, opt.get(i), "optimizer state " + i);
             }
-            if (magic == MAGIC)
+            if (magic != MAGIC_WITHOUT_FALLBACK)
             {
                 readInRange(in, path, epochsDone, params, inRange);
+            }
+            final long averaged = magic == MAGIC ? in.readLong() : NO_AVERAGE;
+            if ((averaged != NO_AVERAGE) != (average != null))
+            {
+                throw new IOException("checkpoint " + path + (average == null ? " keeps a weight average, this run " +
+                    "none" : " keeps no weight average, this run one"));
+            }
+            if (average != null)
+            {
+                if (averaged < 0 || averaged > steps)
+                {
+                    throw new IOException("checkpoint " + path + " records " + averaged + " average updates of " +
+                        steps + " steps");
+                }
+                final List<float[]> arrays = average.arrays();
+                for (int i = 0; i < arrays.size(); i++)
+                {
+                    readArray(in, arrays.get(i), "average " + params.get(i).name());
+                }
+                average.restoreUpdates(averaged);
             }
             if (in.available() != 0)
             {

@@ -30,22 +30,22 @@ public final class ResultsTable
     static final List<String> COLUMNS = List.of("date", "commit", "machine", "net", "activation", "degree", "epochs",
         "batch", "optimizer", "lr", "seed", "train_images", "test_images", "clip", "minutes", "test_acc_float32",
         "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16", "agree_fixed16", "act_max_abs",
-        "act_outside_fraction", "relus", "model", "model_bytes", "distill", "init", "tail", "weight_decay", "warmup");
+        "act_outside_fraction", "relus", "model", "model_bytes", "distill", "init", "tail", "weight_decay", "warmup", "ema");
     /**
      * The columns that make a training recipe: rows equal in all of them differ only by seed, and the goals use
      * their mean (the issue asks for the mean of 3 seeds where time allows).
      */
     private static final List<String> RECIPE = List.of("net", "activation", "degree", "epochs", "batch", "optimizer",
-        "lr", "train_images", "test_images", "clip", "distill", "init", "tail", "weight_decay", "warmup");
+        "lr", "train_images", "test_images", "clip", "distill", "init", "tail", "weight_decay", "warmup", "ema");
     /**
      * Columns added after the first layout, in order, with the value older rows had: none of distillation, a start
-     * model or the tail term, and the default weight decay and warm-up (every run before those two columns used
-     * them: the 78 sidecars of that time all say {@code wd=5.0E-4 warmup=1.0}).
+     * model or the tail term, the default weight decay and warm-up (every run before those two columns used
+     * them: the 78 sidecars of that time all say {@code wd=5.0E-4 warmup=1.0}), and no weight average.
      */
     private static final List<Map.Entry<String, String>> LATER_COLUMNS = List.of(Map.entry("distill", ""),
         Map.entry("init", ""), Map.entry("tail", ""),
         Map.entry("weight_decay", Double.toString(DEFAULTS.weightDecay())),
-        Map.entry("warmup", Double.toString(DEFAULTS.warmupEpochs())));
+        Map.entry("warmup", Double.toString(DEFAULTS.warmupEpochs())), Map.entry("ema", ""));
     private static final double PERCENT = 100.0;
     private static final long GIT_TIMEOUT_SECONDS = 10;
     /** The issue's goal for W2 with ReLU (anchor 93.1 minus 0.5 points). */
@@ -92,7 +92,8 @@ public final class ResultsTable
                 String.format(Locale.ROOT, "%.3g", activations.outsideFraction()), Long.toString(relus),
                 model.getFileName().toString(), Long.toString(bytes),
                 c.distillWeight() > 0 ? Double.toString(c.distillWeight()) : "", c.init(), tail(c),
-                Double.toString(c.weightDecay()), Double.toString(c.warmupEpochs()));
+                Double.toString(c.weightDecay()), Double.toString(c.warmupEpochs()),
+                c.emaDecay() > 0 ? Double.toString(c.emaDecay()) : "");
         }
 
         private String fixed(final int bits, final boolean accuracy)
@@ -134,13 +135,15 @@ public final class ResultsTable
         final double lr = Double.parseDouble(f.get(COLUMNS.indexOf("lr")));
         final double wd = Double.parseDouble(f.get(COLUMNS.indexOf("weight_decay")));
         final double warmup = Double.parseDouble(f.get(COLUMNS.indexOf("warmup")));
+        final String ema = f.get(COLUMNS.indexOf("ema"));
+        final String average = ema.isEmpty() ? "" : " ema " + number(Double.parseDouble(ema));
         if (opt.equals(DEFAULTS.optimizer()) && lr == DEFAULTS.learningRate() && wd == DEFAULTS.weightDecay() &&
             warmup == DEFAULTS.warmupEpochs())
         {
-            return "";
+            return average.strip();
         }
         return opt + " lr " + number(lr) + (wd == DEFAULTS.weightDecay() ? "" : " wd " + number(wd)) +
-            (warmup == DEFAULTS.warmupEpochs() ? "" : " warm-up " + number(warmup));
+            (warmup == DEFAULTS.warmupEpochs() ? "" : " warm-up " + number(warmup)) + average;
     }
 
     /** A number as one would type it: 0.008, 0.0005, 4.5, 1 (not 1.0); 1e-5 once the plain form is longer. */
@@ -255,7 +258,8 @@ public final class ResultsTable
         sb.append("`from` = the trained model its weights started from (blank: the seeded initial weights), ");
         sb.append("`tail` = PILLAR's tail term `m:w` (`w·SUM max(0, |x| - m)²` added to the range penalty; blank: ");
         sb.append(String.format(Locale.ROOT, "none), `opt` = the optimizer and schedule when not the default (%s " +
-            "with Nesterov momentum %s, peak lr %s, cosine decay, weight decay %s, %s warm-up epoch).%n%n",
+            "with Nesterov momentum %s, peak lr %s, cosine decay, weight decay %s, %s warm-up epoch; `ema D`: the " +
+            "weights averaged over steps with decay D, blank: none).%n%n",
             DEFAULTS.optimizer().toUpperCase(Locale.ROOT), number(DEFAULTS.momentum()),
             number(DEFAULTS.learningRate()), number(DEFAULTS.weightDecay()), number(DEFAULTS.warmupEpochs())));
         sb.append("| net | act | deg | epochs | seed | kd | from | tail | opt | train / test imgs | min | float32 | ");

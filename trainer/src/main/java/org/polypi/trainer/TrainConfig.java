@@ -45,6 +45,8 @@ import org.polypi.model.ReferenceNetworks.Workload;
  *     Unlike {@code (x/R)^gamma} it is exactly zero inside the margin, so a strong weight pulls the few escaping
  *     elements in without pressing on the bulk of the distribution.
  * @param tailWeight weight of the tail term (0: off).
+ * @param emaDecay decay D of an exponential moving average of the weights over optimizer steps ({@code WeightAverage});
+ *     the test accuracy, PILLAR's model selection and the export then use the average. 0: off.
  */
 public record TrainConfig(Workload workload, ActivationChoice activation, int degree, int epochs, int batchSize,
                           String optimizer, double learningRate, double momentum, boolean nesterov,
@@ -52,7 +54,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
                           int trainLimit, int testLimit, double clip, double penaltyRange, double penaltyBeta,
                           int penaltyGamma, boolean penaltyWarmup, boolean rangeOnlyFirstEpoch, int precisionBits,
                           int fractionalBits, double distillWeight, String init, double tailMargin,
-                          double tailWeight)
+                          double tailWeight, double emaDecay)
 {
     /** Checks every field. */
     public TrainConfig
@@ -116,6 +118,15 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             throw new IllegalArgumentException("the tail term keeps a polynomial's inputs in range; " +
                 activation.id() + " has no polynomial range");
         }
+        if (!(emaDecay >= 0 && emaDecay < 1))
+        {
+            throw new IllegalArgumentException("weight-average decay must be in [0, 1) (0: off), was " + emaDecay);
+        }
+        if (emaDecay > 0 && activation == ActivationChoice.SENET)
+        {
+            throw new IllegalArgumentException("senet fine-tunes by its own recipe; the weight average is for relu, " +
+                "pillar and herpn");
+        }
         // the schedule checks beta and gamma
         new PillarSchedule(penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch);
     }
@@ -129,7 +140,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
     public static TrainConfig defaults(final Workload workload, final ActivationChoice activation)
     {
         return new TrainConfig(workload, activation, 4, 15, 128, "sgd", 0.05, 0.9, true, 5e-4, 1, 1, true, 0, 0, 0,
-            5.0, 4.8, 5e-5, 10, true, false, PolynomialFit.DEFAULT_PRECISION_BITS, 16, 0, "", 0, 0);
+            5.0, 4.8, 5e-5, 10, true, false, PolynomialFit.DEFAULT_PRECISION_BITS, 16, 0, "", 0, 0, 0);
     }
 
     /** The PILLAR penalty schedule. */
@@ -150,7 +161,8 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             // only when on, so that the signatures (and checkpoints) of runs without distillation stay as they were
             (distillWeight > 0 ? String.format(Locale.ROOT, " kd=%s", distillWeight) : "") +
             (init.isEmpty() ? "" : " init=" + init) +
-            (tailWeight > 0 ? String.format(Locale.ROOT, " tail=%s tailWeight=%s", tailMargin, tailWeight) : "");
+            (tailWeight > 0 ? String.format(Locale.ROOT, " tail=%s tailWeight=%s", tailMargin, tailWeight) : "") +
+            (emaDecay > 0 ? String.format(Locale.ROOT, " ema=%s", emaDecay) : "");
     }
 
     /** A builder starting from {@link #defaults}. */
@@ -196,6 +208,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
         String init;
         double tailMargin;
         double tailWeight;
+        double emaDecay;
 
         Builder(final TrainConfig c)
         {
@@ -227,6 +240,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             init = c.init;
             tailMargin = c.tailMargin;
             tailWeight = c.tailWeight;
+            emaDecay = c.emaDecay;
         }
 
         /** Sets the PILLAR degree. */
@@ -398,6 +412,13 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             return this;
         }
 
+        /** Sets the decay of the weight average (0: none). */
+        public Builder emaDecay(final double v)
+        {
+            emaDecay = v;
+            return this;
+        }
+
         /** Sets the knowledge-distillation weight (0: none). */
         public Builder distillWeight(final double v)
         {
@@ -415,7 +436,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             return new TrainConfig(workload, activation, degree, epochs, batchSize, optimizer, learningRate, momentum,
                 nesterov, weightDecay, warmupEpochs, seed, flip, cropPadding, trainLimit, testLimit, clip,
                 penaltyRange, penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch, precisionBits,
-                fractionalBits, distillWeight, init, tailMargin, tailWeight);
+                fractionalBits, distillWeight, init, tailMargin, tailWeight, emaDecay);
         }
     }
 

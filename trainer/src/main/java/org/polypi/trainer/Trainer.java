@@ -48,6 +48,8 @@ public final class Trainer
      * inputs escape, never which accuracy is reported.
      */
     private InRangeEpoch inRange = new InRangeEpoch();
+    /** The weight average of the latest {@link #train} call when the config asks for one, else null. */
+    private WeightAverage average;
 
     /**
      * A trainer for {@code config} on the given data (already normalised; limits of the config applied here).
@@ -271,9 +273,11 @@ public final class Trainer
         int firstEpoch = 0;
         long step = 0;
         inRange = new InRangeEpoch();
+        average = config.emaDecay() > 0 ? new WeightAverage(network.params(), config.emaDecay()) : null;
         if (checkpoint != null && resume && Files.exists(checkpoint))
         {
-            final Checkpoint.State state = Checkpoint.load(checkpoint, config, network, optimizer, inRange);
+            final Checkpoint.State state = Checkpoint.load(checkpoint, config, network, optimizer, inRange,
+                average);
             firstEpoch = state.epochsDone();
             step = state.steps();
             history.addAll(state.history());
@@ -327,6 +331,10 @@ public final class Trainer
                 }
                 network.backward(ce.gradient(), n);
                 optimizer.step(schedule.at(step));
+                if (average != null)
+                {
+                    average.update();
+                }
                 lossSum += ce.loss();
                 penaltySum += rangePenalty;
                 correct += ce.correct();
@@ -342,6 +350,13 @@ public final class Trainer
                 }
             }
             final double seconds = (System.nanoTime() - start) / NANOS;
+            final boolean finalEpoch = epoch + 1 == config.epochs();
+            if (average != null)
+            {
+                // the test accuracy, the range statistics, the selection and (after the last epoch) the export are
+                // those of the averaged weights
+                average.swap();
+            }
             final Map<String, ActivationStats> sites = selectByRange ? network.recordActivations(config.clip()) :
                 Map.of();
             final double testAccuracy = accuracy(network.logits(testImages, test.count()), test.labels());
@@ -368,7 +383,10 @@ public final class Trainer
                     "%.0f img/s  %.1f s  ETA %s%s%n", epoch + 1, config.epochs(), stats.loss(), stats.penalty(),
                 PERCENT * stats.trainAccuracy(), PERCENT * testAccuracy, stats.imagesPerSecond(), seconds,
                 minutes(eta), rangeNote);
-            final boolean finalEpoch = epoch + 1 == config.epochs();
+            if (average != null && !finalEpoch)
+            {
+                average.swap();
+            }
             if (finalEpoch && selectByRange &&
                 exportsEarlierEpoch(outside, inRange.epoch(), inRange.testAccuracy(), testAccuracy))
             {
@@ -394,7 +412,7 @@ public final class Trainer
             if (checkpoint != null)
             {
                 Checkpoint.save(checkpoint, config, new Checkpoint.State(epoch + 1, step, history), network,
-                    optimizer, inRange);
+                    optimizer, inRange, average);
             }
         }
         return history;

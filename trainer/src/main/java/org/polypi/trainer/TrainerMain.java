@@ -69,6 +69,8 @@ public final class TrainerMain
           --init FILE           relu/pillar: start from this trained model's weights (BatchNorm folded, so no
                                 BatchNorm; default lr 0.001), its ReLU or Poly activations replaced by the run's
           --distill W           relu/pillar/herpn with --teacher: loss (1-W) CE + W T^2 KL, T = 4
+          --ema D               relu/pillar/herpn: average the weights over steps with decay D (e.g. 0.999; default
+                                off); the test accuracy, PILLAR's model selection and the export use the average
           --relu-budget X       senet: fraction of the teacher's ReLUs to keep (default 0.5)
           --search-epochs N     senet: mask-search epochs (default 2; --epochs = fine-tuning epochs)
           --out FILE            model file (default models/NET-ACT.pim)
@@ -355,6 +357,7 @@ public final class TrainerMain
                     case "--teacher" -> o.teacher = Path.of(value(args, ++i));
                     case "--init" -> o.init = Path.of(value(args, ++i));
                     case "--distill" -> o.config.distillWeight(number(a, value(args, ++i)));
+                    case "--ema" -> o.config.emaDecay(number(a, value(args, ++i)));
                     case "--relu-budget" -> o.reluBudget = number(a, value(args, ++i));
                     case "--search-epochs" -> o.searchEpochs = integer(a, value(args, ++i));
                     case "--data" -> o.data = Path.of(value(args, ++i));

@@ -22,8 +22,8 @@ final class ResultsTableTest
 
     /**
      * A CSV line with the given fields set and plausible values elsewhere, in the layout {@code dropped} columns
-     * ago: 5 the first (no distill, init, tail, weight_decay or warmup), 4 the one before init, 3 the one before
-     * tail, 2 the one before weight_decay and warmup, 0 the current.
+     * ago: 6 the first (no distill, init, tail, weight_decay, warmup or ema), 5 the one before init, 4 the one before
+     * tail, 3 the one before weight_decay and warmup, 1 the one before ema, 0 the current.
      */
     private static String line(final Map<String, String> set, final int dropped)
     {
@@ -33,7 +33,7 @@ final class ResultsTableTest
             f.add(set.getOrDefault(c, switch (c)
             {
                 case "machine" -> "test machine";
-                case "degree", "distill", "init", "tail" -> "";
+                case "degree", "distill", "init", "tail", "ema" -> "";
                 case "epochs" -> "15";
                 case "batch" -> "128";
                 case "optimizer" -> "sgd";
@@ -63,21 +63,21 @@ final class ResultsTableTest
         final List<String> lines = new ArrayList<>();
         lines.add(String.join(",", ResultsTable.COLUMNS.subList(0, ResultsTable.COLUMNS.size() - 1)));
         lines.add(line(Map.of("net", "lenet", "activation", "relu", "test_acc_float32", "92.82", "minutes", "46.7",
-            "model", "a.pim"), 5));
+            "model", "a.pim"), 6));
         lines.add(line(Map.of("net", "lenet", "activation", "relu", "seed", "2", "test_acc_float32", "92.72",
             "minutes", "4.1", "model", "b.pim"), 0));
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "test_acc_float32", "91.61",
-            "model", "c.pim"), 5));
+            "model", "c.pim"), 6));
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "distill", "0.5",
-            "test_acc_float32", "92.40", "model", "d.pim"), 4));
+            "test_acc_float32", "92.40", "model", "d.pim"), 5));
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "distill", "0.5", "seed", "2",
             "test_acc_float32", "92.20", "act_outside_fraction", "1e-06", "model", "e.pim"), 0));
         // same columns and seed as c.pim, so another recipe (a setting the CSV does not record): not a second seed
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "test_acc_float32", "91.16",
-            "model", "f.pim"), 5));
+            "model", "f.pim"), 6));
         // started from a trained model: a recipe of its own, named by the model in the goals and the table
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "lr", "0.002",
-            "init", "w2-relu.pim@4e33f6cd94a5ea80", "test_acc_float32", "92.10", "model", "g.pim"), 3));
+            "init", "w2-relu.pim@4e33f6cd94a5ea80", "test_acc_float32", "92.10", "model", "g.pim"), 4));
         // the tail term: a recipe of its own, in range but less accurate than g.pim
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "tail", "3.0:0.1",
             "test_acc_float32", "91.90", "model", "h.pim"), 0));
@@ -113,6 +113,28 @@ final class ResultsTableTest
         assertTrue(md.contains("| lenet | pillar | 15 epochs, distilled (kd 0.5) | 2 | 92.30 | 92.20 | 92.40 |"), md);
         assertTrue(!md.contains("| lenet | pillar | 15 epochs | 2 |"), "c.pim and f.pim are one seed each:\n" + md);
         assertTrue(md.contains("| 4 | 15 | 1 |  | w2-relu.pim |  | sgd lr 0.002 | 60000 / 10000 |"), "g.pim's from column:\n" + md);
+    }
+
+    @Test
+    void aWeightAveragedRunIsARecipeOfItsOwnNamedInTheOptimizerColumn() throws IOException
+    {
+        final List<String> lines = new ArrayList<>();
+        lines.add(String.join(",", ResultsTable.COLUMNS));
+        // the layout before the ema column: read as a run without an average
+        lines.add(line(Map.of("net", "lenet", "activation", "relu", "test_acc_float32", "92.82", "model", "a.pim"),
+            1));
+        lines.add(line(Map.of("net", "lenet", "activation", "relu", "ema", "0.999", "test_acc_float32", "93.20",
+            "model", "b.pim"), 0));
+        lines.add(line(Map.of("net", "lenet", "activation", "relu", "optimizer", "adam", "lr", "0.008", "ema",
+            "0.9995", "test_acc_float32", "92.10", "model", "c.pim"), 0));
+        Files.write(dir.resolve("training.csv"), lines, StandardCharsets.UTF_8);
+        ResultsTable.rewrite(dir, null);
+        final String md = Files.readString(dir.resolve("training.md"));
+        assertTrue(md.contains("lenet ReLU >= 92.6 %: 93.20 % (seed 1), 15 epochs, ema 0.999 **PASS**"),
+            "same seed and columns but the average: a recipe apart, not a second seed:\n" + md);
+        assertTrue(md.contains("| 15 | 1 |  |  |  | ema 0.999 | 60000 / 10000 |"), "b.pim's opt column:\n" + md);
+        assertTrue(md.contains("| 15 | 1 |  |  |  |  | 60000 / 10000 |"), "a.pim has no average:\n" + md);
+        assertTrue(md.contains("| adam lr 0.008 ema 0.9995 |"), "c.pim's opt column:\n" + md);
     }
 
     @Test

@@ -219,14 +219,16 @@ final class TrainingTest
     @Test
     void resumedRunEqualsUninterruptedRun() throws IOException
     {
-        for (final String optimizer : new String[] {"sgd", "adam"})
+        for (final String run : new String[] {"sgd", "adam", "sgd+ema"})
         {
+            final String optimizer = run.replace("+ema", "");
             final TrainConfig config = tiny(Workload.MLP, ActivationChoice.PILLAR).epochs(3).optimizer(optimizer)
-                .learningRate("adam".equals(optimizer) ? 0.01 : 0.05).build();
+                .learningRate("adam".equals(optimizer) ? 0.01 : 0.05).emaDecay(run.endsWith("+ema") ? 0.9 : 0)
+                .build();
             final Trainer straight = trainer(config);
             final List<EpochStats> full = straight.train(null, false);
 
-            final Path ckpt = dir.resolve(optimizer + ".ckpt");
+            final Path ckpt = dir.resolve(run + ".ckpt");
             final Trainer first = trainer(config);
             first.train(ckpt, false, 1);
             final Trainer second = trainer(config);
@@ -268,28 +270,73 @@ final class TrainingTest
         assertSameParams(straight.network(), resumed.network());
     }
 
-    /** A checkpoint of the first layout (no in-range section, magic "PPTRNCK1") still resumes, with no fallback. */
+    /**
+     * Checkpoints of the earlier layouts still resume: "PPTRNCK2" (no weight-average section) and "PPTRNCK1" (no
+     * in-range section either), as runs without an average and with no fallback.
+     */
     @Test
-    void firstLayoutCheckpointStillResumes() throws IOException
+    void earlierLayoutCheckpointsStillResume() throws IOException
     {
         final TrainConfig config = tiny(Workload.MLP, ActivationChoice.RELU).epochs(2).build();
         final Trainer straight = trainer(config);
         straight.train(null, false);
-        final Path ckpt = dir.resolve("v1.ckpt");
+        final Path ckpt = dir.resolve("old.ckpt");
         trainer(config).train(ckpt, false, 1);
-        final byte[] v2 = Files.readAllBytes(ckpt);
-        final ByteBuffer tail = ByteBuffer.wrap(v2, v2.length - 2 * Integer.BYTES, Integer.BYTES);
-        assertEquals(InRangeEpoch.NONE, tail.getInt(), "a ReLU run records no in-range epoch");
-        final byte[] v1 = Arrays.copyOf(v2, v2.length - Integer.BYTES);
-        ByteBuffer.wrap(v1).putLong(0, 0x5050_5452_4E43_4B31L);
-        final CRC32C crc = new CRC32C();
-        crc.update(v1, 0, v1.length - Integer.BYTES);
-        ByteBuffer.wrap(v1).putInt(v1.length - Integer.BYTES, (int)crc.getValue());
-        Files.write(ckpt, v1);
-        final Trainer resumed = trainer(config);
-        resumed.train(ckpt, true);
-        assertFalse(resumed.inRangeEpoch().present());
-        assertSameParams(straight.network(), resumed.network());
+        final byte[] v3 = Files.readAllBytes(ckpt);
+        final ByteBuffer end = ByteBuffer.wrap(v3);
+        final int averageAt = v3.length - Integer.BYTES - Long.BYTES;
+        assertEquals(-1L, end.getLong(averageAt), "a run without --ema keeps no average");
+        assertEquals(InRangeEpoch.NONE, end.getInt(averageAt - Integer.BYTES), "a ReLU run records no in-range epoch");
+        // v2 drops the average's update count, v1 also the in-range epoch; each with its magic and a new CRC
+        final long[] magics = {0x5050_5452_4E43_4B32L, 0x5050_5452_4E43_4B31L};
+        for (int version = 0; version < magics.length; version++)
+        {
+            final int dropped = Long.BYTES + version * Integer.BYTES;
+            final byte[] old = Arrays.copyOf(v3, v3.length - dropped);
+            ByteBuffer.wrap(old).putLong(0, magics[version]);
+            final CRC32C crc = new CRC32C();
+            crc.update(old, 0, old.length - Integer.BYTES);
+            ByteBuffer.wrap(old).putInt(old.length - Integer.BYTES, (int)crc.getValue());
+            Files.write(ckpt, old);
+            final Trainer resumed = trainer(config);
+            resumed.train(ckpt, true);
+            assertFalse(resumed.inRangeEpoch().present());
+            assertSameParams(straight.network(), resumed.network());
+        }
+    }
+
+    /**
+     * With {@code --ema} the epochs' test accuracy is that of the averaged weights, and the network the run ends
+     * with (the one exported) holds the average, not the last step's weights.
+     */
+    @Test
+    void averagedRunEvaluatesAndExportsTheAverage() throws IOException
+    {
+        final TrainConfig plain = tiny(Workload.MLP, ActivationChoice.HERPN).epochs(2).build();
+        final TrainConfig averaged = plain.toBuilder().emaDecay(0.9).build();
+        assertTrue(averaged.signature().endsWith(" ema=0.9"), averaged.signature());
+        assertFalse(plain.signature().contains("ema"), plain.signature());
+        final Trainer withoutAverage = trainer(plain);
+        withoutAverage.train(null, false);
+        final Trainer withAverage = trainer(averaged);
+        final List<EpochStats> h = withAverage.train(null, false);
+        final float[] testImages = TEST.toFloatArray();
+        assertEquals(h.getLast().testAccuracy(), Trainer.accuracy(withAverage.network().logits(testImages,
+            TEST.count()), TEST.labels()), 0.0);
+        // the same steps (same seed and data order) without the average end elsewhere: the export is the average
+        final List<Param> raw = withoutAverage.network().params();
+        final List<Param> avg = withAverage.network().params();
+        boolean differs = false;
+        for (int i = 0; i < raw.size(); i++)
+        {
+            differs |= !Arrays.equals(raw.get(i).value(), avg.get(i).value());
+        }
+        assertTrue(differs, "the averaged run exported the last step's weights");
+        assertThrows(IllegalArgumentException.class, () -> plain.toBuilder().emaDecay(1).build());
+        assertThrows(IllegalArgumentException.class, () -> plain.toBuilder().emaDecay(-0.5).build());
+        final IllegalArgumentException senet = assertThrows(IllegalArgumentException.class, () ->
+            tiny(Workload.MLP, ActivationChoice.SENET).emaDecay(0.99).build());
+        assertTrue(senet.getMessage().contains("senet"), senet.getMessage());
     }
 
     @Test
