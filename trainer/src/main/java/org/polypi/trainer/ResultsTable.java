@@ -30,7 +30,8 @@ public final class ResultsTable
     static final List<String> COLUMNS = List.of("date", "commit", "machine", "net", "activation", "degree", "epochs",
         "batch", "optimizer", "lr", "seed", "train_images", "test_images", "clip", "minutes", "test_acc_float32",
         "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16", "agree_fixed16", "act_max_abs",
-        "act_outside_fraction", "relus", "model", "model_bytes", "distill", "init", "tail", "weight_decay", "warmup", "ema");
+        "act_outside_fraction", "relus", "model", "model_bytes", "distill", "init", "tail", "weight_decay", "warmup",
+        "ema");
     /**
      * The columns that make a training recipe: rows equal in all of them differ only by seed, and the goals use
      * their mean (the issue asks for the mean of 3 seeds where time allows).
