@@ -48,8 +48,6 @@ public final class Trainer
      * inputs escape, never which accuracy is reported.
      */
     private InRangeEpoch inRange = new InRangeEpoch();
-    /** The weight average of the latest {@link #train} call when the config asks for one, else null. */
-    private WeightAverage average;
 
     /**
      * A trainer for {@code config} on the given data (already normalised; limits of the config applied here).
@@ -273,7 +271,8 @@ public final class Trainer
         int firstEpoch = 0;
         long step = 0;
         inRange = new InRangeEpoch();
-        average = config.emaDecay() > 0 ? new WeightAverage(network.params(), config.emaDecay()) : null;
+        final WeightAverage average = config.emaDecay() > 0 ?
+            new WeightAverage(network.params(), config.emaDecay()) : null;
         if (checkpoint != null && resume && Files.exists(checkpoint))
         {
             final Checkpoint.State state = Checkpoint.load(checkpoint, config, network, optimizer, inRange,
