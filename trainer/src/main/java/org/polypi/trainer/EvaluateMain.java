@@ -359,7 +359,7 @@ public final class EvaluateMain
             .distillWeight(Double.parseDouble(kv.getOrDefault("kd", "0"))).init(kv.getOrDefault("init", ""))
             .tail(Double.parseDouble(kv.getOrDefault("tail", "0")),
                 Double.parseDouble(kv.getOrDefault("tailWeight", "0")))
-            .emaDecay(Double.parseDouble(kv.getOrDefault("ema", "0")))
+            .emaDecay(Double.parseDouble(kv.getOrDefault("ema", "0"))).teacher(kv.getOrDefault("teacher", ""))
             .build();
     }
 

@@ -31,22 +31,25 @@ public final class ResultsTable
         "batch", "optimizer", "lr", "seed", "train_images", "test_images", "clip", "minutes", "test_acc_float32",
         "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16", "agree_fixed16", "act_max_abs",
         "act_outside_fraction", "relus", "model", "model_bytes", "distill", "init", "tail", "weight_decay", "warmup",
-        "ema");
+        "ema", "teacher");
     /**
      * The columns that make a training recipe: rows equal in all of them differ only by seed, and the goals use
      * their mean (the issue asks for the mean of 3 seeds where time allows).
      */
     private static final List<String> RECIPE = List.of("net", "activation", "degree", "epochs", "batch", "optimizer",
-        "lr", "train_images", "test_images", "clip", "distill", "init", "tail", "weight_decay", "warmup", "ema");
+        "lr", "train_images", "test_images", "clip", "distill", "init", "tail", "weight_decay", "warmup", "ema",
+        "teacher");
     /**
      * Columns added after the first layout, in order, with the value older rows had: none of distillation, a start
      * model or the tail term, the default weight decay and warm-up (every run before those two columns used
-     * them: the 78 sidecars of that time all say {@code wd=5.0E-4 warmup=1.0}), and no weight average.
+     * them: the 78 sidecars of that time all say {@code wd=5.0E-4 warmup=1.0}), no weight average, and no teacher
+     * recorded (the distilled rows of that time had theirs filled in from the run notes when the column came).
      */
     private static final List<Map.Entry<String, String>> LATER_COLUMNS = List.of(Map.entry("distill", ""),
         Map.entry("init", ""), Map.entry("tail", ""),
         Map.entry("weight_decay", Double.toString(DEFAULTS.weightDecay())),
-        Map.entry("warmup", Double.toString(DEFAULTS.warmupEpochs())), Map.entry("ema", ""));
+        Map.entry("warmup", Double.toString(DEFAULTS.warmupEpochs())), Map.entry("ema", ""),
+        Map.entry("teacher", ""));
     private static final double PERCENT = 100.0;
     private static final long GIT_TIMEOUT_SECONDS = 10;
     /** The issue's goal for W2 with ReLU (anchor 93.1 minus 0.5 points). */
@@ -94,7 +97,7 @@ public final class ResultsTable
                 model.getFileName().toString(), Long.toString(bytes),
                 c.distillWeight() > 0 ? Double.toString(c.distillWeight()) : "", c.init(), tail(c),
                 Double.toString(c.weightDecay()), Double.toString(c.warmupEpochs()),
-                c.emaDecay() > 0 ? Double.toString(c.emaDecay()) : "");
+                c.emaDecay() > 0 ? Double.toString(c.emaDecay()) : "", c.teacher());
         }
 
         private String fixed(final int bits, final boolean accuracy)
@@ -256,6 +259,7 @@ public final class ResultsTable
         sb.append("Anchors (workloads.md, PyTorch, 15 epochs, ReLU): W1 mlp 89.7, W2 lenet 93.1, W3 minionn ");
         sb.append("94.1.\n\n");
         sb.append("`seed` = the run's seed, `kd` = its distillation weight (a teacher's soft labels, blank: none), ");
+        sb.append("`teacher` = the model distilled from (SENet: the ReLU model the student starts from), ");
         sb.append("`from` = the trained model its weights started from (blank: the seeded initial weights), ");
         sb.append("`tail` = PILLAR's tail term `m:w` (`w·SUM max(0, |x| - m)²` added to the range penalty; blank: ");
         sb.append(String.format(Locale.ROOT, "none), `opt` = the optimizer and schedule when not the default (%s " +
@@ -263,14 +267,13 @@ public final class ResultsTable
             "weights averaged over steps with decay D, blank: none).%n%n",
             DEFAULTS.optimizer().toUpperCase(Locale.ROOT), number(DEFAULTS.momentum()),
             number(DEFAULTS.learningRate()), number(DEFAULTS.weightDecay()), number(DEFAULTS.warmupEpochs())));
-        sb.append("| net | act | deg | epochs | seed | kd | from | tail | opt | train / test imgs | min | float32 | ");
-        sb.append("f=12 | agree | f=16 | agree | max \\|x\\| | r | outside | ReLUs | model | bytes | commit |\n");
-        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-        final String[] keys = {"net", "activation", "degree", "epochs", "seed", "distill", "from", "tail", "opt",
-            "images",
-            "minutes",
-            "test_acc_float32", "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16", "agree_fixed16", "act_max_abs", "clip",
-            "act_outside_fraction", "relus", "model", "model_bytes", "commit"};
+        sb.append("| net | act | deg | epochs | seed | kd | teacher | from | tail | opt | train / test imgs | min | ");
+        sb.append("float32 | f=12 | agree | f=16 | agree | max \\|x\\| | r | outside | ReLUs | model | bytes | ");
+        sb.append("commit |\n");
+        sb.append("|---".repeat(24)).append("|\n");
+        final String[] keys = {"net", "activation", "degree", "epochs", "seed", "distill", "teacher", "from", "tail",
+            "opt", "images", "minutes", "test_acc_float32", "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16",
+            "agree_fixed16", "act_max_abs", "clip", "act_outside_fraction", "relus", "model", "model_bytes", "commit"};
         for (final List<String> f : rows)
         {
             sb.append('|');
@@ -280,7 +283,8 @@ public final class ResultsTable
                 {
                     case "images" -> f.get(COLUMNS.indexOf("train_images")) + " / " +
                         f.get(COLUMNS.indexOf("test_images"));
-                    case "from" -> initModel(f.get(COLUMNS.indexOf("init")));
+                    case "from" -> modelFile(f.get(COLUMNS.indexOf("init")));
+                    case "teacher" -> modelFile(f.get(COLUMNS.indexOf("teacher")));
                     case "opt" -> optimizer(f);
                     default -> f.get(COLUMNS.indexOf(k));
                 };
@@ -296,11 +300,11 @@ public final class ResultsTable
         return sb.toString();
     }
 
-    /** The model file of an init column ({@code name@fingerprint}), or "" for none. */
-    private static String initModel(final String init)
+    /** The model file of an init or teacher column ({@code name@fingerprint}), or "" for none. */
+    private static String modelFile(final String id)
     {
-        final int at = init.lastIndexOf('@');
-        return at < 0 ? init : init.substring(0, at);
+        final int at = id.lastIndexOf('@');
+        return at < 0 ? id : id.substring(0, at);
     }
 
     /** The runs of one recipe (rows equal in every {@link #RECIPE} column), in table order. */
@@ -342,11 +346,13 @@ public final class ResultsTable
         {
             final String kd = get("distill");
             final String init = get("init");
+            final String teacher = modelFile(get("teacher"));
             final String tail = get("tail");
             final String opt = optimizer(runs.getFirst());
             return get("epochs") + " epochs" + (opt.isEmpty() ? "" : ", " + opt) +
-                (kd.isEmpty() ? "" : ", distilled (kd " + kd + ")") +
-                (init.isEmpty() ? "" : ", from " + initModel(init)) +
+                (kd.isEmpty() ? "" : ", distilled" + (teacher.isEmpty() ? "" : " from " + teacher) +
+                    " (kd " + kd + ")") +
+                (init.isEmpty() ? "" : ", from " + modelFile(init)) +
                 (tail.isEmpty() ? "" : ", tail term " + tail.replace(":", " (weight ") + ")");
         }
     }

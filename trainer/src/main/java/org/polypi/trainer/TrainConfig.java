@@ -47,6 +47,9 @@ import org.polypi.model.ReferenceNetworks.Workload;
  * @param tailWeight weight of the tail term (0: off).
  * @param emaDecay decay D of an exponential moving average of the weights over optimizer steps ({@code WeightAverage});
  *     the test accuracy, PILLAR's model selection and the export then use the average. 0: off.
+ * @param teacher the trained model distilled from ({@code name@fingerprint}; senet: the ReLU model the student starts
+ *     from), or "" for none or not recorded. Two runs distilled from different teachers are different recipes, so the
+ *     results table and the checkpoint's signature tell them apart. The model itself is given to the {@link Trainer}.
  */
 public record TrainConfig(Workload workload, ActivationChoice activation, int degree, int epochs, int batchSize,
                           String optimizer, double learningRate, double momentum, boolean nesterov,
@@ -54,7 +57,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
                           int trainLimit, int testLimit, double clip, double penaltyRange, double penaltyBeta,
                           int penaltyGamma, boolean penaltyWarmup, boolean rangeOnlyFirstEpoch, int precisionBits,
                           int fractionalBits, double distillWeight, String init, double tailMargin,
-                          double tailWeight, double emaDecay)
+                          double tailWeight, double emaDecay, String teacher)
 {
     /** Checks every field. */
     public TrainConfig
@@ -127,6 +130,12 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             throw new IllegalArgumentException("senet fine-tunes by its own recipe; the weight average is for relu, " +
                 "pillar and herpn");
         }
+        Objects.requireNonNull(teacher, "teacher");
+        if (!teacher.isEmpty() && distillWeight == 0 && activation != ActivationChoice.SENET)
+        {
+            throw new IllegalArgumentException("a teacher (" + teacher + ") without a distillation weight: " +
+                activation.id() + " learns from a teacher only with --distill");
+        }
         // the schedule checks beta and gamma
         new PillarSchedule(penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch);
     }
@@ -140,7 +149,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
     public static TrainConfig defaults(final Workload workload, final ActivationChoice activation)
     {
         return new TrainConfig(workload, activation, 4, 15, 128, "sgd", 0.05, 0.9, true, 5e-4, 1, 1, true, 0, 0, 0,
-            5.0, 4.8, 5e-5, 10, true, false, PolynomialFit.DEFAULT_PRECISION_BITS, 16, 0, "", 0, 0, 0);
+            5.0, 4.8, 5e-5, 10, true, false, PolynomialFit.DEFAULT_PRECISION_BITS, 16, 0, "", 0, 0, 0, "");
     }
 
     /** The PILLAR penalty schedule. */
@@ -162,7 +171,8 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             (distillWeight > 0 ? String.format(Locale.ROOT, " kd=%s", distillWeight) : "") +
             (init.isEmpty() ? "" : " init=" + init) +
             (tailWeight > 0 ? String.format(Locale.ROOT, " tail=%s tailWeight=%s", tailMargin, tailWeight) : "") +
-            (emaDecay > 0 ? String.format(Locale.ROOT, " ema=%s", emaDecay) : "");
+            (emaDecay > 0 ? String.format(Locale.ROOT, " ema=%s", emaDecay) : "") +
+            (teacher.isEmpty() ? "" : " teacher=" + teacher);
     }
 
     /** A builder starting from {@link #defaults}. */
@@ -209,6 +219,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
         double tailMargin;
         double tailWeight;
         double emaDecay;
+        String teacher;
 
         Builder(final TrainConfig c)
         {
@@ -241,6 +252,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             tailMargin = c.tailMargin;
             tailWeight = c.tailWeight;
             emaDecay = c.emaDecay;
+            teacher = c.teacher;
         }
 
         /** Sets the PILLAR degree. */
@@ -419,6 +431,13 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             return this;
         }
 
+        /** Sets the trained model distilled from ({@code name@fingerprint}; "": none). */
+        public Builder teacher(final String v)
+        {
+            teacher = v;
+            return this;
+        }
+
         /** Sets the knowledge-distillation weight (0: none). */
         public Builder distillWeight(final double v)
         {
@@ -436,7 +455,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             return new TrainConfig(workload, activation, degree, epochs, batchSize, optimizer, learningRate, momentum,
                 nesterov, weightDecay, warmupEpochs, seed, flip, cropPadding, trainLimit, testLimit, clip,
                 penaltyRange, penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch, precisionBits,
-                fractionalBits, distillWeight, init, tailMargin, tailWeight, emaDecay);
+                fractionalBits, distillWeight, init, tailMargin, tailWeight, emaDecay, teacher);
         }
     }
 

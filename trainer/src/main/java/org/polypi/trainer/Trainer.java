@@ -28,8 +28,8 @@ public final class Trainer
     private static final int SECONDS_PER_MINUTE = 60;
     /** An in-range epoch replaces an escaping last epoch only if at most this much less accurate (0.5 points). */
     private static final double SELECTION_TOLERANCE = 0.005;
-    /** Hex digits of the init model's fingerprint in the config's init name. */
-    private static final int INIT_ID_HEX = 16;
+    /** Hex digits of a model's fingerprint in the config's init and teacher names. */
+    private static final int MODEL_ID_HEX = 16;
 
     private final TrainConfig config;
     private final Dataset train;
@@ -66,7 +66,7 @@ public final class Trainer
      * polynomial, or ReLU), instead of the workload's seeded initial weights. Without BatchNorm the network needs a
      * small learning rate, as SENet's student does.
      *
-     * @param init the model, null for the seeded initial weights; its {@link #initId} must be the config's init.
+     * @param init the model, null for the seeded initial weights; its {@link #modelId} must be the config's init.
      * @throws IllegalArgumentException if the config's init does not name {@code init}, or {@code init} is of
      *     another architecture or has other activations than ReLU and Poly.
      */
@@ -79,7 +79,7 @@ public final class Trainer
         this.log = log;
         this.fit = config.activation() == ActivationChoice.PILLAR ?
             PolynomialFit.relu(config.degree(), config.clip(), config.precisionBits()) : null;
-        final String expected = init == null ? "" : initId(init, null);
+        final String expected = init == null ? "" : modelId(init, null);
         if (init == null ? !config.init().isEmpty() : !config.init().endsWith(expected))
         {
             throw new IllegalArgumentException("the config starts from '" + config.init() + "' but the model given" +
@@ -119,6 +119,12 @@ public final class Trainer
         {
             throw new IllegalArgumentException("a teacher needs a positive distillation weight (--distill)");
         }
+        final String id = modelId(teacherModel, null);
+        if (!config.teacher().isEmpty() && !config.teacher().endsWith(id))
+        {
+            throw new IllegalArgumentException("the config distils from '" + config.teacher() +
+                "' but the model given is " + id);
+        }
         final Network t = new Network(teacherModel, 0, null);
         if (t.inputSize() != network.inputSize() || t.classes() != network.classes())
         {
@@ -142,10 +148,13 @@ public final class Trainer
         return ReferenceNetworks.build(config.workload(), options);
     }
 
-    /** How a config names its init model: {@code file name@first 16 hex digits of the fingerprint}. */
-    static String initId(final ModelGraph init, final String fileName)
+    /**
+     * How a config names its init or teacher model: {@code file name@first 16 hex digits of the fingerprint}, so
+     * that a renamed file still matches and a retrained one with the same name does not.
+     */
+    static String modelId(final ModelGraph model, final String fileName)
     {
-        return (fileName == null ? "" : fileName) + "@" + init.fingerprint().hex().substring(0, INIT_ID_HEX);
+        return (fileName == null ? "" : fileName) + "@" + model.fingerprint().hex().substring(0, MODEL_ID_HEX);
     }
 
     /**

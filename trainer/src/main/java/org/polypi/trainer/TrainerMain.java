@@ -135,7 +135,12 @@ public final class TrainerMain
         final ModelGraph init = o.init == null ? null : ModelFormat.read(o.init);
         if (init != null)
         {
-            o.config.init(Trainer.initId(init, o.init.getFileName().toString()));
+            o.config.init(Trainer.modelId(init, o.init.getFileName().toString()));
+        }
+        final ModelGraph teacher = o.teacher == null ? null : ModelFormat.read(o.teacher);
+        if (teacher != null)
+        {
+            o.config.teacher(Trainer.modelId(teacher, o.teacher.getFileName().toString()));
         }
         final TrainConfig config = o.config.build();
         final Path model = o.out != null ? o.out : Path.of("models", defaultName(config));
@@ -155,7 +160,7 @@ public final class TrainerMain
         }
         if (config.activation() == ActivationChoice.SENET)
         {
-            return senet(o, config, model, train, test, out);
+            return senet(o, config, teacher, model, train, test, out);
         }
         final Trainer trainer = new Trainer(config, train, test, out, init);
         trainer.progressSeconds(o.progressSeconds);
@@ -164,9 +169,9 @@ public final class TrainerMain
         {
             out.printf(Locale.ROOT, "starting from the weights of %s (%s)%n", o.init, config.init());
         }
-        if (o.teacher != null)
+        if (teacher != null)
         {
-            trainer.distillFrom(ModelFormat.read(o.teacher));
+            trainer.distillFrom(teacher);
             out.printf(Locale.ROOT, "distilling from %s (weight %s, temperature %s)%n", o.teacher,
                 config.distillWeight(), Distillation.TEMPERATURE);
         }
@@ -215,14 +220,13 @@ public final class TrainerMain
     }
 
     /** SENet from {@code --teacher}: sensitivity, mask search, fine-tuning, export. */
-    private static int senet(final Options o, final TrainConfig config, final Path model, final Dataset train,
-                             final Dataset test, final PrintStream out) throws IOException
+    private static int senet(final Options o, final TrainConfig config, final ModelGraph teacher, final Path model,
+                             final Dataset train, final Dataset test, final PrintStream out) throws IOException
     {
-        if (o.teacher == null)
+        if (teacher == null)
         {
             throw new IllegalArgumentException("--act senet needs --teacher FILE (a trained ReLU model)");
         }
-        final ModelGraph teacher = ModelFormat.read(o.teacher);
         final Senet senet = new Senet(config, teacher, train, test, out, o.reluBudget, o.searchEpochs);
         out.printf(Locale.ROOT, "PolyPI trainer: SENet from %s, ReLU budget %.2f, %d mask-search epochs; %s%n",
             o.teacher, o.reluBudget, o.searchEpochs, config.signature());

@@ -116,6 +116,19 @@ final class TrainingTest
                 .distillFrom(ReferenceNetworks.build(Workload.MINIONN_FASHION,
                     ReferenceNetworks.Options.of(ActivationKind.RELU))));
         assertTrue(wrongShape.getMessage().contains("takes"), wrongShape.getMessage());
+        // the config names its teacher by fingerprint: another model (even under the same file name) is refused
+        final ModelGraph other = ReferenceNetworks.build(Workload.MLP,
+            ReferenceNetworks.Options.of(ActivationKind.RELU).withSeed(2));
+        final String id = Trainer.modelId(teacher, "t.pim");
+        final IllegalArgumentException wrongTeacher = assertThrows(IllegalArgumentException.class,
+            () -> trainer(tiny(Workload.MLP, ActivationChoice.RELU).distillWeight(0.5).teacher(id).build())
+                .distillFrom(other));
+        assertTrue(wrongTeacher.getMessage().contains(id) &&
+            wrongTeacher.getMessage().contains(Trainer.modelId(other, null)), wrongTeacher.getMessage());
+        trainer(tiny(Workload.MLP, ActivationChoice.RELU).distillWeight(0.5).teacher(id).build()).distillFrom(teacher);
+        final IllegalArgumentException teacherWithoutWeight = assertThrows(IllegalArgumentException.class,
+            () -> tiny(Workload.MLP, ActivationChoice.PILLAR).teacher(id).build());
+        assertTrue(teacherWithoutWeight.getMessage().contains("--distill"), teacherWithoutWeight.getMessage());
         assertThrows(IllegalArgumentException.class,
             () -> tiny(Workload.MLP, ActivationChoice.RELU).distillWeight(1).build());
         assertFalse(tiny(Workload.MLP, ActivationChoice.RELU).build().signature().contains("kd="),
@@ -133,7 +146,7 @@ final class TrainingTest
         final ModelGraph relu = ReferenceNetworks.build(Workload.MLP,
             ReferenceNetworks.Options.of(ActivationKind.RELU).withSeed(7));
         final float[] images = TRAIN.toFloatArray();
-        final String id = Trainer.initId(relu, "w1-relu.pim");
+        final String id = Trainer.modelId(relu, "w1-relu.pim");
         assertTrue(id.startsWith("w1-relu.pim@") && relu.fingerprint().hex().startsWith(id.substring(12)), id);
 
         final Trainer same = new Trainer(tiny(Workload.MLP, ActivationChoice.RELU).init(id).build(), TRAIN, TEST,
@@ -169,7 +182,7 @@ final class TrainingTest
         final ModelGraph lenet = ReferenceNetworks.build(Workload.LENET,
             ReferenceNetworks.Options.of(ActivationKind.RELU));
         final IllegalArgumentException other = assertThrows(IllegalArgumentException.class,
-            () -> new Trainer(tiny(Workload.MLP, ActivationChoice.RELU).init(Trainer.initId(lenet, "l.pim")).build(),
+            () -> new Trainer(tiny(Workload.MLP, ActivationChoice.RELU).init(Trainer.modelId(lenet, "l.pim")).build(),
                 TRAIN, TEST, quiet, lenet));
         assertTrue(other.getMessage().contains("the run trains mlp"), other.getMessage());
         final IllegalArgumentException herpn = assertThrows(IllegalArgumentException.class,
@@ -436,7 +449,9 @@ final class TrainingTest
         final ModelGraph teacher = ModelFormat.read(teacherFile);
 
         final TrainConfig config = tiny(Workload.LENET, ActivationChoice.SENET).epochs(1).learningRate(0.01)
-            .testLimit(EXPORT_TEST_IMAGES).build();
+            .testLimit(EXPORT_TEST_IMAGES).teacher(Trainer.modelId(teacher, "teacher.pim")).build();
+        assertTrue(config.signature().endsWith(" teacher=" + Trainer.modelId(teacher, "teacher.pim")),
+            "the teacher is part of the run's signature (checkpoint and sidecar): " + config.signature());
         final Senet senet = new Senet(config, teacher, TRAIN, TEST, new PrintStream(new ByteArrayOutputStream(),
             true, StandardCharsets.UTF_8), 0.5, 1);
         final List<EpochStats> history = senet.train();
