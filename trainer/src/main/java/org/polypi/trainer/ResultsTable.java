@@ -349,7 +349,9 @@ public final class ResultsTable
             final String teacher = modelFile(get("teacher"));
             final String tail = get("tail");
             final String opt = optimizer(runs.getFirst());
+            final String clip = get("clip");
             return get("epochs") + " epochs" + (opt.isEmpty() ? "" : ", " + opt) +
+                (Double.parseDouble(clip) == DEFAULTS.clip() ? "" : ", r = " + clip) +
                 (kd.isEmpty() ? "" : ", distilled" + (teacher.isEmpty() ? "" : " from " + teacher) +
                     " (kd " + kd + ")") +
                 (init.isEmpty() ? "" : ", from " + modelFile(init)) +

@@ -155,6 +155,13 @@ final class ResultsTableTest
         // seed 1 again, from a stronger teacher: not a third seed of the recipe above
         lines.add(line(Map.of("net", "mlp", "activation", "pillar", "degree", "4", "distill", "0.5", "teacher",
             "w2-relu-adam-a4.pim@0123456789abcdef", "test_acc_float32", "89.92", "model", "q.pim"), 0));
+        // another range r: a recipe of its own, named by it
+        for (final String seed : List.of("1", "2"))
+        {
+            lines.add(line(Map.of("net", "mlp", "activation", "pillar", "degree", "4", "distill", "0.5", "teacher", w1,
+                "clip", "6.0", "seed", seed, "test_acc_float32", "1".equals(seed) ? "89.30" : "89.50", "model",
+                "r6-" + seed + ".pim"), 0));
+        }
         // distilled before the teacher column: its teacher is not known, so it is not averaged with either
         lines.add(line(Map.of("net", "mlp", "activation", "pillar", "degree", "4", "distill", "0.5",
             "seed", "3", "test_acc_float32", "89.00", "model", "o.pim"), 1));
@@ -168,6 +175,8 @@ final class ResultsTableTest
         assertTrue(md.contains("| 15 | 1 | 0.5 | w2-relu-adam-a4.pim |  |  |  | 60000 / 10000 |"),
             "q.pim's teacher column shows the file, not the fingerprint:\n" + md);
         assertTrue(md.contains("| 15 | 3 | 0.5 |  |  |  |  | 60000 / 10000 |"), "o.pim's teacher is unknown:\n" + md);
+        assertTrue(md.contains("| mlp | pillar | 15 epochs, r = 6.0, distilled from w1-relu-e45.pim (kd 0.5) | 2 | " +
+            "89.40 |"), "the r = 6 runs are a recipe named by its range:\n" + md);
     }
 
     @Test
