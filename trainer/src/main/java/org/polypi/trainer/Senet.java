@@ -117,12 +117,7 @@ public final class Senet
         {
             throw new IllegalArgumentException("search epochs must be >= 0, was " + searchEpochs);
         }
-        final String id = Trainer.modelId(teacherModel, null);
-        if (!config.teacher().isEmpty() && !config.teacher().endsWith(id))
-        {
-            throw new IllegalArgumentException("the config distils from '" + config.teacher() +
-                "' but the model given is " + id);
-        }
+        Trainer.checkTeacher(config, teacherModel);
         this.config = config;
         this.train = config.trainLimit() > 0 && config.trainLimit() < train.count() ?
             train.slice(0, config.trainLimit()) : train;

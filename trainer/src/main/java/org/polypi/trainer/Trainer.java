@@ -119,12 +119,7 @@ public final class Trainer
         {
             throw new IllegalArgumentException("a teacher needs a positive distillation weight (--distill)");
         }
-        final String id = modelId(teacherModel, null);
-        if (!config.teacher().isEmpty() && !config.teacher().endsWith(id))
-        {
-            throw new IllegalArgumentException("the config distils from '" + config.teacher() +
-                "' but the model given is " + id);
-        }
+        checkTeacher(config, teacherModel);
         final Network t = new Network(teacherModel, 0, null);
         if (t.inputSize() != network.inputSize() || t.classes() != network.classes())
         {
@@ -146,6 +141,21 @@ public final class Trainer
             options = options.withPoly(fit.toLayer());
         }
         return ReferenceNetworks.build(config.workload(), options);
+    }
+
+    /**
+     * Checks that {@code teacher} is the model the config names as its teacher (if it names one).
+     *
+     * @throws IllegalArgumentException if the config names another model.
+     */
+    static void checkTeacher(final TrainConfig config, final ModelGraph teacher)
+    {
+        final String id = modelId(teacher, null);
+        if (!config.teacher().isEmpty() && !config.teacher().endsWith(id))
+        {
+            throw new IllegalArgumentException("the config distils from '" + config.teacher() +
+                "' but the model given is " + id);
+        }
     }
 
     /**
