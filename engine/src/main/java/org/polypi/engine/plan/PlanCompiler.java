@@ -23,8 +23,9 @@ import org.polypi.model.Shape;
  * {@link Plan} and the server's encoded weights.
  * <p>
  * <b>Scales</b> (docs/engine-design.md §1). The input is encoded at f. A linear step multiplies by weights at g and
- * adds a bias at its output scale: {@code s_out = s_in + g}, no truncation; g is f, or up to 2f for weights that
- * absorbed a folded ChannelPoly's coefficients ({@link #weightScale}). A sum-pool of a power-of-two area only
+ * adds a bias at its output scale: {@code s_out = s_in + g}, no truncation; g is f, or up to 2f where the output is
+ * truncated anyway (the logits, inputs of polynomial activations) and for weights that absorbed a folded
+ * ChannelPoly's coefficients ({@link #weightScale}). A sum-pool of a power-of-two area only
  * changes the scale ({@code s_in + log2 A}); another area multiplies by {@code enc_f(1/A)} ({@code s_in + f}). An Add
  * aligns the lower operand exactly ({@code max(s_a, s_b)}). A polynomial activation truncates its input inside its
  * single opening (whatever the input's scale) and outputs at 2f (HerPN powers folded into the next linear layer) or,
