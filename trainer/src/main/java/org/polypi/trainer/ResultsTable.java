@@ -270,10 +270,10 @@ public final class ResultsTable
         sb.append("| net | act | deg | epochs | seed | kd | teacher | from | tail | opt | train / test imgs | min | ");
         sb.append("float32 | f=12 | agree | f=16 | agree | max \\|x\\| | r | outside | ReLUs | model | bytes | ");
         sb.append("commit |\n");
-        sb.append("|---".repeat(24)).append("|\n");
         final String[] keys = {"net", "activation", "degree", "epochs", "seed", "distill", "teacher", "from", "tail",
             "opt", "images", "minutes", "test_acc_float32", "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16",
             "agree_fixed16", "act_max_abs", "clip", "act_outside_fraction", "relus", "model", "model_bytes", "commit"};
+        sb.append("|---".repeat(keys.length)).append("|\n");
         for (final List<String> f : rows)
         {
             sb.append('|');
