@@ -23,8 +23,9 @@ import org.polypi.model.Shape;
  * {@link Plan} and the server's encoded weights.
  * <p>
  * <b>Scales</b> (docs/engine-design.md §1). The input is encoded at f. A linear step multiplies by weights at g and
- * adds a bias at its output scale: {@code s_out = s_in + g}, no truncation; g is f, or up to 2f for weights that
- * absorbed a folded ChannelPoly's coefficients ({@link #weightScale}). A sum-pool of a power-of-two area only
+ * adds a bias at its output scale: {@code s_out = s_in + g}, no truncation; g is f, or up to 2f where the output is
+ * truncated anyway (the logits, inputs of polynomial activations) and for weights that absorbed a folded
+ * ChannelPoly's coefficients ({@link #weightScale}). A sum-pool of a power-of-two area only
  * changes the scale ({@code s_in + log2 A}); another area multiplies by {@code enc_f(1/A)} ({@code s_in + f}). An Add
  * aligns the lower operand exactly ({@code max(s_a, s_b)}). A polynomial activation truncates its input inside its
  * single opening (whatever the input's scale) and outputs at 2f (HerPN powers folded into the next linear layer) or,
@@ -73,8 +74,8 @@ public final class PlanCompiler
      * that, i.e. PILLAR's inputs up to about 4.4 B (22 for B = 5).
      */
     private static final int TRUNCATED_INPUT_EXCESS = 2;
-    /** Folded HerPN weights take at most this many times f fractional bits ({@link #weightScale}). */
-    private static final int FOLDED_WEIGHT_SCALE_FACTOR = 2;
+    /** Wide weights take at most this many times f fractional bits ({@link #weightScale}). */
+    private static final int WIDE_WEIGHT_SCALE_FACTOR = 2;
     /** Scale the powers are aligned to: 2f. */
     private static final int POWER_SCALE_FACTOR = 2;
 
@@ -268,7 +269,7 @@ public final class PlanCompiler
         }
         final PlanTensor x = tensors.get(in);
         final Fold fold = folds.remove(node.name());
-        final int weightScale = weightScale(x.scale(), fold);
+        final int weightScale = weightScale(node, x.scale(), fold);
         final int outScale = checkFits(x.scale() + weightScale, bound, "output");
         final int inFeatures = x.size();
         final int outFeatures = l.outFeatures();
@@ -339,7 +340,7 @@ public final class PlanCompiler
         }
         final PlanTensor x = tensors.get(in);
         final Fold fold = folds.remove(node.name());
-        final int weightScale = weightScale(x.scale(), fold);
+        final int weightScale = weightScale(node, x.scale(), fold);
         final int outScale = checkFits(x.scale() + weightScale, bound, "output");
         final int[] s = x.shape();
         final int inChannels = s[0];
@@ -405,21 +406,41 @@ public final class PlanCompiler
     }
 
     /**
-     * Fractional bits of a linear step's weights: f, or for weights that absorbed a ChannelPoly's coefficients the
-     * bits the budget leaves above its stacked-power input (at most 2f). Folded weights {@code w a_k} are products of
-     * two small numbers (trained W3 HerPN: typically 1e-3) that multiply {@code x^k}, up to {@code B^k}: at f their
-     * rounding, 2^-(f+1) whatever their size, is a large relative error times a large power (at f = 12, 2^-13 against
-     * x^2 up to 1.1e4 cost W3 HerPN 0.35 % of its top-1 agreement). The output is truncated inside the next
-     * activation's opening whatever its scale, so the extra bits cost no round and no byte.
+     * Fractional bits of a linear step's weights: f, or the bits the budget leaves above the input (at most 2f) when
+     * the extra bits cost nothing, i.e. when the output is truncated anyway before it is read ({@link
+     * #readersTruncate}), and always for weights that absorbed a ChannelPoly's coefficients. At f, a weight's rounding
+     * (up to 2^-(f+1) whatever its size) is a large relative error for the small weights trained networks have, summed
+     * over hundreds of inputs: at f = 12 it moved a W1 PILLAR model's logits by up to 0.15 and flipped 21 of 10,000
+     * test images' top-1 (0.075 and 8 with 2f weights). Folded weights {@code w a_k} are products of two small numbers
+     * (trained W3 HerPN: typically 1e-3) that multiply {@code x^k}, up to {@code B^k} (at f = 12, 2^-13 against x^2
+     * up to 1.1e4 cost W3 HerPN 0.35 % of its top-1 agreement), so they take the bits whatever reads the output.
+     * Elsewhere (an output read by a ReLU or another linear step) f keeps the scales from growing into a truncation
+     * of their own, which would cost a round.
      */
-    private int weightScale(final int inputScale, final Fold fold)
+    private int weightScale(final Node node, final int inputScale, final Fold fold)
     {
-        if (fold == null)
+        if (fold == null && !readersTruncate(node))
         {
             return f;
         }
         final int room = BUDGET_BITS - HEADROOM_BITS - boundBits(bound) - inputScale;
-        return Math.max(f, Math.min(FOLDED_WEIGHT_SCALE_FACTOR * f, room));
+        return Math.max(f, Math.min(WIDE_WEIGHT_SCALE_FACTOR * f, room));
+    }
+
+    /**
+     * True if {@code node}'s output is truncated before anything reads it whatever its scale: it is the graph's
+     * output (truncated to f at the end) and nothing else reads it, or every reader is a polynomial activation (its
+     * input is truncated inside its one opening).
+     */
+    private boolean readersTruncate(final Node node)
+    {
+        final List<Node> readers = graph.consumers(node.name());
+        if (graph.outputs().contains(node.name()))
+        {
+            return readers.isEmpty();
+        }
+        return !readers.isEmpty() && readers.stream()
+            .allMatch(r -> r.layer() instanceof Layer.Poly || r.layer() instanceof Layer.ChannelPoly);
     }
 
     private void addLinear(final PlanStep.Linear step, final long[] encoded, final long[] bias)

@@ -72,10 +72,14 @@ final class PlanCompilerTest
     void scalesGrowWithoutTruncationsWhileTheBudgetAllows()
     {
         final Plan plan = PlanCompiler.compile(network(Workload.MLP, ActivationKind.POLY), 12).plan();
-        // input 12 -> fc1 24 -> act1 43 -> fc2 55 -> act2 (truncates 55 in its opening) 43 -> fc3 55, then the logits
-        // are truncated to f. 43 = 62 - 4 (headroom) - 3 (B = 5) - 12: the most the next layer's output allows.
+        // input 12 -> fc1 36 (weights at 2f: act1 truncates its input in its opening anyway) -> act1 43 -> fc2 55 ->
+        // act2 (truncates 55 in its opening) 43 -> fc3 55, then the logits are truncated to f. 43 = 62 - 4 (headroom)
+        // - 3 (B = 5) - 12: the most the next layer's output allows, so fc2's and fc3's weights have only f left.
         assertEquals(12, plan.tensor(plan.inputTensor()).scale());
-        assertEquals(24, output(plan, "fc1").scale());
+        assertEquals(36, output(plan, "fc1").scale());
+        assertEquals(24, ((PlanStep.Dense)plan.steps().get(1)).weightScale());
+        assertEquals(12, ((PlanStep.Dense)plan.steps().get(3)).weightScale());
+        assertEquals(12, ((PlanStep.Dense)plan.steps().get(5)).weightScale());
         assertEquals(43, output(plan, "act1").scale());
         assertEquals(55, output(plan, "fc2").scale());
         assertEquals(43, output(plan, "act2").scale());
@@ -90,11 +94,11 @@ final class PlanCompilerTest
         assertArrayEquals(new int[]{13, 36}, act2.copyShifts());
         assertArrayEquals(new int[]{1, 2}, act2.copyDegrees());
         final PlanStep.Activation act1 = (PlanStep.Activation)plan.steps().get(2);
-        // On fc1's output at 2f, power 1 could be the input itself; it rides on x^2's copy instead (19 bits, at
-        // least f): no extra material, and an activation that never reads z has its mask folded into fc1.
+        // Power 1 rides on x^2's copy (19 bits, at least f, of fc1's output at 36): no extra material, and an
+        // activation that never reads z has its mask folded into fc1.
         assertEquals(0, act1.powerSource(1));
         assertEquals(0, act1.powerSource(2));
-        assertArrayEquals(new int[]{5}, act1.copyShifts());
+        assertArrayEquals(new int[]{36 - 19}, act1.copyShifts());
         assertArrayEquals(new int[]{2}, act1.copyDegrees());
         for (final PlanTensor t : plan.tensors())
         {
@@ -120,10 +124,10 @@ final class PlanCompilerTest
         assertEquals(52, output(plan, "act1").scale());
         assertEquals(36, ((PlanStep.Truncate)plan.steps().get(3)).shift(), "52 back to f = 16");
         assertEquals(16, output(plan, "trunc:act1").scale());
-        assertEquals(32, output(plan, "fc2").scale());
+        assertEquals(48, output(plan, "fc2").scale(), "weights at 2f: act2 truncates its input anyway");
         final PlanStep.Activation notDyadic = (PlanStep.Activation)plan.steps().get(2);
         assertEquals(0, notDyadic.powerSource(1), "power 1 from x^2's copy (18 bits)");
-        assertArrayEquals(new int[]{32 - 18}, notDyadic.copyShifts());
+        assertArrayEquals(new int[]{48 - 18}, notDyadic.copyShifts(), "of fc1's output at 3f");
 
         // PILLAR's x^4 (a_4 = -3/1024) would keep 7 bits within 39 instead of 8 at 3f: truncated too, and at 52
         // (bound 50.2 at 2B: 6 bits) x^4 keeps floor((52 - 10) / 4) = 10 bits and x^2 (a_2 = 5/32) floor(47 / 2) = 23.
@@ -132,7 +136,7 @@ final class PlanCompilerTest
         assertTrue(names(pillar).contains("trunc:act1"), names(pillar).toString());
         assertEquals(52, output(pillar, "act1").scale());
         final PlanStep.Activation act1 = (PlanStep.Activation)pillar.steps().get(names(pillar).indexOf("act1"));
-        assertArrayEquals(new int[]{32 - 23, 32 - 10}, act1.copyShifts());
+        assertArrayEquals(new int[]{48 - 23, 48 - 10}, act1.copyShifts());
         assertArrayEquals(new int[]{2, 4}, act1.copyDegrees());
         assertEquals(0, act1.powerSource(1), "power 1 from the finer copy, x^2's");
         assertEquals(0, act1.directMultiplier());
@@ -149,10 +153,10 @@ final class PlanCompilerTest
             ReferenceNetworks.PILLAR_DEGREE4), 12).plan();
         final PlanStep.Activation act1 = (PlanStep.Activation)plan.steps().get(names(plan).indexOf("act1"));
         assertEquals(43, act1.outputScale());
-        // z at 24: x^2 (a_2 = 5/32, 5 bits) keeps floor(38 / 2) = 19 bits, x^4 (a_4 = -3/1024, 10 bits)
-        // floor(33 / 4) = 8: shifts 5 and 16, against 12 and 18 (12 and 6 bits) at 3f. Power 1 rides on x^2's copy.
+        // z at 36 (fc1's weights at 2f): x^2 (a_2 = 5/32, 5 bits) keeps floor(38 / 2) = 19 bits, x^4 (a_4 =
+        // -3/1024, 10 bits) floor(33 / 4) = 8, against 12 and 6 bits at 3f. Power 1 rides on x^2's copy.
         assertEquals(0, act1.powerSource(1));
-        assertArrayEquals(new int[]{5, 16}, act1.copyShifts());
+        assertArrayEquals(new int[]{36 - 19, 36 - 8}, act1.copyShifts());
         assertArrayEquals(new int[]{2, 4}, act1.copyDegrees());
         assertEquals(PlanStep.Activation.SKIPPED, act1.powerSource(3));
         // Every term lands on 43 exactly: x (19 bits) times 1/2 at 24, x^2 (38) times 5/32 at 5, x^4 (32) times
@@ -161,6 +165,45 @@ final class PlanCompilerTest
         assertEquals(5, act1.multiplier(2));
         assertEquals(-6, act1.multiplier(4));
         assertFalse(names(plan).stream().anyMatch(n -> n.startsWith("trunc:act")), names(plan).toString());
+    }
+
+    @Test
+    void wideWeightsCostNoRoundInAnyPillarNetwork()
+    {
+        for (final Workload w : List.of(Workload.MLP, Workload.LENET, Workload.MINIONN))
+        {
+            final Plan plan = PlanCompiler.compile(network(w, ActivationKind.POLY, ReferenceNetworks.PILLAR_DEGREE4),
+                12).plan();
+            final List<String> names = names(plan);
+            final List<PlanStep.Linear> linear = new ArrayList<>();
+            long activations = 0;
+            for (final PlanStep s : plan.steps())
+            {
+                if (s instanceof PlanStep.Linear l)
+                {
+                    linear.add(l);
+                }
+                activations += s instanceof PlanStep.Activation ? 1 : 0;
+            }
+            // The first layer is read only by a polynomial, which truncates it in its opening: 2f for free. The others
+            // read a polynomial's output, sized so that f-bit weights just fit: they keep f and need no truncation.
+            assertEquals(24, linear.getFirst().weightScale(), w + ": " + names);
+            linear.subList(1, linear.size()).forEach(l -> assertEquals(12, l.weightScale(), w + " " + l.name()));
+            assertEquals(1, names.stream().filter(n -> n.startsWith("trunc:")).count(), w + ": " + names);
+            assertTrue(names.getLast().startsWith("trunc:"), "only the logits are truncated: " + names);
+            long rounds = 0;
+            for (final PlanStep s : plan.steps())
+            {
+                rounds += plan.onlineRounds(s, 1);
+            }
+            assertEquals(linear.size() + activations + 1, rounds,
+                w + ": one round per linear layer and activation, and the logits' truncation");
+        }
+        // At f = 16 the same W3 truncates after every activation (x^4 would keep 7 bits within the next layer's
+        // budget, fewer than at 3f): the 25 rounds of trained W3 PILLAR models, whose header asks for f = 16.
+        final Plan sixteen = PlanCompiler.compile(network(Workload.MINIONN, ActivationKind.POLY,
+            ReferenceNetworks.PILLAR_DEGREE4), 16).plan();
+        assertEquals(8, names(sixteen).stream().filter(n -> n.startsWith("trunc:")).count(), names(sixteen).toString());
     }
 
     @Test
@@ -204,13 +247,13 @@ final class PlanCompilerTest
         final PlanStep.Dense fc8 = (PlanStep.Dense)plan.steps().get(names(plan).indexOf("fc8"));
         assertEquals(2 * 1024, fc8.inFeatures());
         assertTrue(model.hasBias(fc8.linearIndex()));
-        // Folded weights take 2f = 24 bits (the budget leaves 62 - 4 - 3 - 24 = 31 above the powers at 2f), the
-        // others f; the folded output lands at 2f + 2f.
+        // Folded weights take 2f = 24 bits (the budget leaves 62 - 4 - 3 - 24 = 31 above the powers at 2f), and so
+        // do conv1's, whose reader act1 truncates its input in its opening anyway; the folded output lands at 2f + 2f.
         assertEquals(24, conv2.weightScale());
         assertEquals(48, output(plan, "conv2").scale());
         assertEquals(24, fc8.weightScale());
         final PlanStep.Conv conv1 = (PlanStep.Conv)plan.steps().get(names(plan).indexOf("conv1"));
-        assertEquals(12, conv1.weightScale());
+        assertEquals(24, conv1.weightScale());
     }
 
     @Test

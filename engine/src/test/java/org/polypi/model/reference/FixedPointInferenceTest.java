@@ -33,7 +33,6 @@ final class FixedPointInferenceTest
 
     private final SplittableRandom random = new SplittableRandom(SEED);
     private final FixedPoint codec = new FixedPoint(F);
-    private final FixedPoint codec2 = new FixedPoint(2 * F);
 
     static ModelHeader header(final Shape input, final int fractionalBits)
     {
@@ -176,7 +175,10 @@ final class FixedPointInferenceTest
         final float[] x = randomInputs(items * in.size(), 3);
         final ModelGraph graph = single(in, conv, F);
         final Shape outShape = graph.shape("out");
-        final long[] ring = FixedPointInference.of(graph).run(x, items).ringLogits();
+        final FixedPointInference inference = FixedPointInference.of(graph);
+        final long[] ring = inference.run(x, items).ringLogits();
+        final FixedPoint weightCodec = new FixedPoint(outputWeightScale(inference));
+        final FixedPoint biasCodec = new FixedPoint(F + weightCodec.fractionalBits());
         final int oh = outShape.dim(1);
         final int ow = outShape.dim(2);
         for (int b = 0; b < items; b++)
@@ -187,7 +189,7 @@ final class FixedPointInferenceTest
                 {
                     for (int ox = 0; ox < ow; ox++)
                     {
-                        long acc = codec2.encode(conv.bias().get(co));
+                        long acc = biasCodec.encode(conv.bias().get(co));
                         for (int ci = 0; ci < cin; ci++)
                         {
                             for (int r = 0; r < 3; r++)
@@ -198,17 +200,30 @@ final class FixedPointInferenceTest
                                     final int ix = ox * 2 + s - 1;
                                     if (iy >= 0 && iy < h && ix >= 0 && ix < w)
                                     {
-                                        acc += codec.encode(conv.weights().get(((co * cin + ci) * 3 + r) * 3 + s)) *
+                                        acc += weightCodec.encode(
+                                            conv.weights().get(((co * cin + ci) * 3 + r) * 3 + s)) *
                                             codec.encode(x[((b * cin + ci) * h + iy) * w + ix]);
                                     }
                                 }
                             }
                         }
-                        assertEquals(LocalSteps.roundShift(acc, F), ring[((b * cout + co) * oh + oy) * ow + ox]);
+                        assertEquals(LocalSteps.roundShift(acc, weightCodec.fractionalBits()),
+                            ring[((b * cout + co) * oh + oy) * ow + ox]);
                     }
                 }
             }
         }
+    }
+
+    /**
+     * The weight scale of the single linear step of {@code inference}: 2f, since its output is the logits, truncated
+     * to f anyway (PlanCompiler gives such weights the extra bits for free).
+     */
+    private static int outputWeightScale(final FixedPointInference inference)
+    {
+        final PlanStep.Linear linear = (PlanStep.Linear)inference.plan().steps().getFirst();
+        assertEquals(2 * F, linear.weightScale(), "an output layer's weights take 2f");
+        return linear.weightScale();
     }
 
     @Test
@@ -225,18 +240,21 @@ final class FixedPointInferenceTest
                 final Layer.Linear fc = Layer.Linear.of(randomTensor(Shape.of(out, in), 1),
                     withBias ? randomTensor(Shape.of(out), 1) : null);
                 final float[] x = randomInputs(items * in, 2);
-                final long[] ring = FixedPointInference.of(single(Shape.of(in), fc, F)).run(x, items).ringLogits();
+                final FixedPointInference inference = FixedPointInference.of(single(Shape.of(in), fc, F));
+                final long[] ring = inference.run(x, items).ringLogits();
+                final FixedPoint weightCodec = new FixedPoint(outputWeightScale(inference));
+                final FixedPoint biasCodec = new FixedPoint(F + weightCodec.fractionalBits());
                 for (int b = 0; b < items; b++)
                 {
                     for (int o = 0; o < out; o++)
                     {
-                        long acc = withBias ? codec2.encode(fc.bias().get(o)) : 0;
+                        long acc = withBias ? biasCodec.encode(fc.bias().get(o)) : 0;
                         for (int i = 0; i < in; i++)
                         {
-                            acc += codec.encode(fc.weights().get(o * in + i)) * codec.encode(x[b * in + i]);
+                            acc += weightCodec.encode(fc.weights().get(o * in + i)) * codec.encode(x[b * in + i]);
                         }
-                        assertEquals(LocalSteps.roundShift(acc, F), ring[b * out + o], fc.describe() + " bias " + withBias + " item " + b +
-                            " output " + o);
+                        assertEquals(LocalSteps.roundShift(acc, weightCodec.fractionalBits()), ring[b * out + o],
+                            fc.describe() + " bias " + withBias + " item " + b + " output " + o);
                     }
                 }
             }
