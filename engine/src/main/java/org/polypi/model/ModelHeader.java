@@ -66,6 +66,12 @@ public record ModelHeader(String architecture, Shape inputShape, List<String> cl
             Optional.of(Objects.requireNonNull(s, "statistics")));
     }
 
+    /** This header recommending {@code bits} fractional bits instead. */
+    public ModelHeader withFractionalBits(final int bits)
+    {
+        return new ModelHeader(architecture, inputShape, classNames, bits, activationBound, statistics);
+    }
+
     /** This header without activation statistics (e.g. for a model whose activation inputs have changed). */
     public ModelHeader withoutStatistics()
     {

@@ -42,6 +42,12 @@ import org.polypi.model.reference.FloatInference;
  * </pre>
  * r is {@code --range} or else the header's activation bound. Images are zero-padded to the model's input size (W3's
  * 32x32). A {@code .json} sidecar whose fingerprint is the old file's gets the new one; no sidecar is needed.
+ * <p>
+ * With {@code --recommend-bits} it measures the fixed-point agreement at f = 12 and 16 and rewrites each model file
+ * atomically with the fraction {@link FractionChoice} recommends in its header (the sidecar as above), if it differs:
+ * <pre>
+ *   EvaluateMain --recommend-bits [--test-limit N] models/w2-pillar4.pim ...
+ * </pre>
  */
 public final class EvaluateMain
 {
@@ -70,6 +76,7 @@ public final class EvaluateMain
         Path notes = null;
         int testLimit = 0;
         boolean writeStatistics = false;
+        boolean recommendBits = false;
         Float range = null;
         final List<Path> models = new ArrayList<>();
         try
@@ -82,6 +89,7 @@ public final class EvaluateMain
                     case "--notes" -> notes = Path.of(value(args, ++i));
                     case "--test-limit" -> testLimit = Integer.parseInt(value(args, ++i));
                     case "--write-statistics" -> writeStatistics = true;
+                    case "--recommend-bits" -> recommendBits = true;
                     case "--range" -> range = range(value(args, ++i));
                     default ->
                     {
@@ -93,14 +101,19 @@ public final class EvaluateMain
                     }
                 }
             }
-            if (models.isEmpty() && (results == null || writeStatistics))
+            final boolean rewrites = writeStatistics || recommendBits;
+            if (models.isEmpty() && (results == null || rewrites))
             {
                 throw new IllegalArgumentException("no model files given");
             }
-            if (writeStatistics && (results != null || notes != null))
+            if (writeStatistics && recommendBits)
             {
-                throw new IllegalArgumentException("--write-statistics rewrites model files; it takes no --results " +
-                    "or --notes");
+                throw new IllegalArgumentException("--write-statistics and --recommend-bits are separate runs");
+            }
+            if (rewrites && (results != null || notes != null))
+            {
+                throw new IllegalArgumentException((writeStatistics ? "--write-statistics" : "--recommend-bits") +
+                    " rewrites model files; it takes no --results or --notes");
             }
             if (range != null && !writeStatistics)
             {
@@ -116,6 +129,7 @@ public final class EvaluateMain
             err.println("evaluate: " + e.getMessage());
             err.println("usage: EvaluateMain [--results DIR] [--notes FILE] [--test-limit N] MODEL.pim...");
             err.println("       EvaluateMain --write-statistics [--range R] [--test-limit N] MODEL.pim...");
+            err.println("       EvaluateMain --recommend-bits [--test-limit N] MODEL.pim...");
             return TrainerMain.EXIT_USAGE;
         }
         try
@@ -126,6 +140,15 @@ public final class EvaluateMain
                 for (final Path model : models)
                 {
                     writeStatistics(model, test, testLimit, range, out);
+                }
+                return 0;
+            }
+            if (recommendBits)
+            {
+                final Dataset test = FashionMnist.load(FashionMnist.Split.TEST, FashionMnist.STANDARD_NORMALIZATION);
+                for (final Path model : models)
+                {
+                    recommendBits(model, test, testLimit, out);
                 }
                 return 0;
             }
@@ -266,13 +289,8 @@ public final class EvaluateMain
         }
         final ActivationStatistics statistics = Exporter.statistics(sites, n).orElseThrow(() ->
             new IllegalArgumentException(file + ": an activation input is NaN or infinite: " + sites));
-        final ModelGraph measured = model.withHeader(model.header().withStatistics(statistics));
-        ModelFormat.write(measured, file);
-        final ModelGraph written = ModelFormat.read(file);
-        if (!written.fingerprint().equals(measured.fingerprint()))
-        {
-            throw new IllegalStateException("model read back from " + file + " differs from the one written");
-        }
+        final ModelGraph written = Exporter.writeAndCheck(model.withHeader(model.header().withStatistics(statistics)),
+            file);
         out.printf(Locale.ROOT, "%s: activation statistics of %d sites over %d images against r = %s written " +
             "(format version %d, fingerprint %s, was %s)%n", file, statistics.sites().size(), n, r,
             ModelFormat.version(written), written.fingerprint().hex(), model.fingerprint().hex());
@@ -281,6 +299,45 @@ public final class EvaluateMain
             out.printf(Locale.ROOT, "  %s: max |x| %.4f, %d of %d (%.3g) outside [-%s, %s]%n", s.node(), s.maxAbs(),
                 s.outside(), s.elements(), s.outsideFraction(), s.range(), s.range());
         }
+        updateSidecar(file, model.fingerprint(), written.fingerprint(), out);
+        return written;
+    }
+
+    /**
+     * Measures {@code file}'s fixed-point agreement with float32 at f = 12 and 16 on {@code fullTest} (its first
+     * {@code limit} images if > 0) and, if {@link FractionChoice} recommends another f than its header's, rewrites it
+     * atomically with that f (and points a sidecar that named the old fingerprint at the new one).
+     *
+     * @return the model as it is now in {@code file}.
+     * @throws IOException if reading or writing fails.
+     */
+    static ModelGraph recommendBits(final Path file, final Dataset fullTest, final int limit, final PrintStream out)
+        throws IOException
+    {
+        final ModelGraph model = ModelFormat.read(file);
+        final Dataset test = fitted(model, limit > 0 && limit < fullTest.count() ? fullTest.slice(0, limit) :
+            fullTest);
+        final float[] images = test.toFloatArray();
+        final int[] floatTop = FloatInference.of(model).top1(images, test.count());
+        final List<Exporter.FixedPointResult> fixed = new ArrayList<>();
+        out.printf(Locale.ROOT, "%s (header f = %d), %d images:", file, model.header().fractionalBits(), test.count());
+        for (final int bits : Exporter.EVALUATED_FRACTIONAL_BITS)
+        {
+            final Exporter.FixedPointResult r = Exporter.fixedPoint(model, bits, images, floatTop, test);
+            fixed.add(r);
+            out.printf(Locale.ROOT, " f=%d agrees on %.2f %%, %d online rounds;", bits, PERCENT * r.agreement(),
+                FractionChoice.onlineRounds(model, bits));
+        }
+        final int chosen = FractionChoice.recommend(model, fixed);
+        if (chosen == model.header().fractionalBits())
+        {
+            out.printf(Locale.ROOT, " f = %d kept%n", chosen);
+            return model;
+        }
+        final ModelGraph written = Exporter.writeAndCheck(
+            model.withHeader(model.header().withFractionalBits(chosen)), file);
+        out.printf(Locale.ROOT, " f = %d written (fingerprint %s, was %s)%n", chosen, written.fingerprint().hex(),
+            model.fingerprint().hex());
         updateSidecar(file, model.fingerprint(), written.fingerprint(), out);
         return written;
     }
@@ -355,11 +412,13 @@ public final class EvaluateMain
             .penaltyBeta(Double.parseDouble(kv.get("beta"))).penaltyGamma(Integer.parseInt(kv.get("gamma")))
             .penaltyWarmup(Boolean.parseBoolean(kv.get("penaltyWarmup")))
             .rangeOnlyFirstEpoch(Boolean.parseBoolean(kv.get("rangeEpoch")))
-            .precisionBits(Integer.parseInt(kv.get("p"))).fractionalBits(Integer.parseInt(kv.get("f")))
+            .precisionBits(Integer.parseInt(kv.get("p"))).fractionalBits(TrainConfig.AUTO.equals(kv.get("f")) ? TrainConfig.CHOSEN_AT_EXPORT :
+                Integer.parseInt(kv.get("f")))
             .distillWeight(Double.parseDouble(kv.getOrDefault("kd", "0"))).init(kv.getOrDefault("init", ""))
             .tail(Double.parseDouble(kv.getOrDefault("tail", "0")),
                 Double.parseDouble(kv.getOrDefault("tailWeight", "0")))
             .emaDecay(Double.parseDouble(kv.getOrDefault("ema", "0"))).teacher(kv.getOrDefault("teacher", ""))
+            .gradClip(Double.parseDouble(kv.getOrDefault("gradClip", "0")))
             .build();
     }
 

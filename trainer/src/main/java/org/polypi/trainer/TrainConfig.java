@@ -33,7 +33,8 @@ import org.polypi.model.ReferenceNetworks.Workload;
  * @param penaltyWarmup ramp the penalty up over 4 epochs.
  * @param rangeOnlyFirstEpoch with warm-up: epoch 0 trains the penalty alone (CE weight 0).
  * @param precisionBits PILLAR coefficient precision p (coefficients are k / 2^p).
- * @param fractionalBits recommended fixed-point fraction written into the model header.
+ * @param fractionalBits recommended fixed-point fraction written into the model header, or {@link #CHOSEN_AT_EXPORT}
+ *     for the one {@link FractionChoice} picks from the export's evaluation.
  * @param distillWeight weight w of knowledge distillation from a trained teacher, in [0, 1): the loss is
  *     {@code (1 - w) CE + w T² KL(teacher || student)} at temperature T = 4 ({@code Distillation}); 0 trains on
  *     the labels alone. The teacher model itself is given to the {@link Trainer}.
@@ -50,6 +51,9 @@ import org.polypi.model.ReferenceNetworks.Workload;
  * @param teacher the trained model distilled from ({@code name@fingerprint}; senet: the ReLU model the student starts
  *     from), or "" for none or not recorded. Two runs distilled from different teachers are different recipes, so the
  *     results table and the checkpoint's signature tell them apart. The model itself is given to the {@link Trainer}.
+ * @param gradClip largest L2 norm of the gradient of all parameters together: a larger one is scaled down to it
+ *     before the optimizer step (0: off). One outlier batch then moves the weights no further than a typical one,
+ *     where without it PILLAR runs at lr 0.05 sometimes blew up (the range penalty's (x/R)^gamma grows fast).
  */
 public record TrainConfig(Workload workload, ActivationChoice activation, int degree, int epochs, int batchSize,
                           String optimizer, double learningRate, double momentum, boolean nesterov,
@@ -57,8 +61,15 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
                           int trainLimit, int testLimit, double clip, double penaltyRange, double penaltyBeta,
                           int penaltyGamma, boolean penaltyWarmup, boolean rangeOnlyFirstEpoch, int precisionBits,
                           int fractionalBits, double distillWeight, String init, double tailMargin,
-                          double tailWeight, double emaDecay, String teacher)
+                          double tailWeight, double emaDecay, String teacher, double gradClip)
 {
+    /** {@code fractionalBits} value: the header's f is chosen at export ({@link FractionChoice}). */
+    public static final int CHOSEN_AT_EXPORT = 0;
+    /** How {@link #signature()} writes {@link #CHOSEN_AT_EXPORT}. */
+    public static final String AUTO = "auto";
+    /** The fraction a model is first written and evaluated at when its f is chosen at export. */
+    public static final int FIRST_EVALUATED_BITS = 16;
+
     /** Checks every field. */
     public TrainConfig
     {
@@ -121,6 +132,10 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             throw new IllegalArgumentException("the tail term keeps a polynomial's inputs in range; " +
                 activation.id() + " has no polynomial range");
         }
+        if (!(gradClip >= 0) || Double.isInfinite(gradClip))
+        {
+            throw new IllegalArgumentException("gradient clip must be a finite norm >= 0 (0: off), was " + gradClip);
+        }
         if (!(emaDecay >= 0 && emaDecay < 1))
         {
             throw new IllegalArgumentException("weight-average decay must be in [0, 1) (0: off), was " + emaDecay);
@@ -144,12 +159,19 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
      * The defaults for {@code workload} and {@code activation}: 15 epochs, batch 128, SGD Nesterov momentum 0.9,
      * peak lr 0.05 with 1 warm-up epoch and cosine decay, weight decay 5e-4, flips, no crop; PILLAR degree 4,
      * clip 5, penalty R 4.8, beta 5e-5, gamma 10 with the 4-epoch warm-up (CE on from epoch 0), p = 10; header
-     * f = 16.
+     * f chosen at export.
      */
     public static TrainConfig defaults(final Workload workload, final ActivationChoice activation)
     {
         return new TrainConfig(workload, activation, 4, 15, 128, "sgd", 0.05, 0.9, true, 5e-4, 1, 1, true, 0, 0, 0,
-            5.0, 4.8, 5e-5, 10, true, false, PolynomialFit.DEFAULT_PRECISION_BITS, 16, 0, "", 0, 0, 0, "");
+            5.0, 4.8, 5e-5, 10, true, false, PolynomialFit.DEFAULT_PRECISION_BITS, CHOSEN_AT_EXPORT, 0, "", 0, 0, 0,
+            "", 0);
+    }
+
+    /** The fraction the export first writes the header with and evaluates first. */
+    public int evaluationBits()
+    {
+        return fractionalBits == CHOSEN_AT_EXPORT ? FIRST_EVALUATED_BITS : fractionalBits;
     }
 
     /** The PILLAR penalty schedule. */
@@ -163,16 +185,17 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
     {
         return String.format(Locale.ROOT, "net=%s act=%s degree=%d epochs=%d batch=%d opt=%s lr=%s momentum=%s " +
                 "nesterov=%b wd=%s warmup=%s seed=%d flip=%b crop=%d train=%d test=%d clip=%s R=%s beta=%s gamma=%d " +
-                "penaltyWarmup=%b rangeEpoch=%b p=%d f=%d", workload.id(), activation.id(), degree, epochs,
+                "penaltyWarmup=%b rangeEpoch=%b p=%d f=%s", workload.id(), activation.id(), degree, epochs,
             batchSize, optimizer, learningRate, momentum, nesterov, weightDecay, warmupEpochs, seed, flip,
             cropPadding, trainLimit, testLimit, clip, penaltyRange, penaltyBeta, penaltyGamma, penaltyWarmup,
-            rangeOnlyFirstEpoch, precisionBits, fractionalBits) +
+            rangeOnlyFirstEpoch, precisionBits, fractionalBits == CHOSEN_AT_EXPORT ? AUTO : fractionalBits) +
             // only when on, so that the signatures (and checkpoints) of runs without distillation stay as they were
             (distillWeight > 0 ? String.format(Locale.ROOT, " kd=%s", distillWeight) : "") +
             (init.isEmpty() ? "" : " init=" + init) +
             (tailWeight > 0 ? String.format(Locale.ROOT, " tail=%s tailWeight=%s", tailMargin, tailWeight) : "") +
             (emaDecay > 0 ? String.format(Locale.ROOT, " ema=%s", emaDecay) : "") +
-            (teacher.isEmpty() ? "" : " teacher=" + teacher);
+            (teacher.isEmpty() ? "" : " teacher=" + teacher) +
+            (gradClip > 0 ? String.format(Locale.ROOT, " gradClip=%s", gradClip) : "");
     }
 
     /** A builder starting from {@link #defaults}. */
@@ -219,6 +242,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
         double tailMargin;
         double tailWeight;
         double emaDecay;
+        double gradClip;
         String teacher;
 
         Builder(final TrainConfig c)
@@ -252,6 +276,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             tailMargin = c.tailMargin;
             tailWeight = c.tailWeight;
             emaDecay = c.emaDecay;
+            gradClip = c.gradClip;
             teacher = c.teacher;
         }
 
@@ -431,6 +456,13 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             return this;
         }
 
+        /** Sets the largest gradient norm (0: no clipping). */
+        public Builder gradClip(final double v)
+        {
+            gradClip = v;
+            return this;
+        }
+
         /** Sets the trained model distilled from ({@code name@fingerprint}; "": none). */
         public Builder teacher(final String v)
         {
@@ -455,7 +487,7 @@ public record TrainConfig(Workload workload, ActivationChoice activation, int de
             return new TrainConfig(workload, activation, degree, epochs, batchSize, optimizer, learningRate, momentum,
                 nesterov, weightDecay, warmupEpochs, seed, flip, cropPadding, trainLimit, testLimit, clip,
                 penaltyRange, penaltyBeta, penaltyGamma, penaltyWarmup, rangeOnlyFirstEpoch, precisionBits,
-                fractionalBits, distillWeight, init, tailMargin, tailWeight, emaDecay, teacher);
+                fractionalBits, distillWeight, init, tailMargin, tailWeight, emaDecay, teacher, gradClip);
         }
     }
 

@@ -135,7 +135,7 @@ public final class Trainer
     {
         ReferenceNetworks.Options options = ReferenceNetworks.Options.of(config.activation().kind())
             .withBatchNorm(true).withSeed(config.seed())
-            .withFixedPoint(config.fractionalBits(), (float)config.clip());
+            .withFixedPoint(config.evaluationBits(), (float)config.clip());
         if (fit != null)
         {
             options = options.withPoly(fit.toLayer());
@@ -348,6 +348,10 @@ public final class Trainer
                             "distillation %s", epoch, b, ce.loss(), rangePenalty, kd));
                 }
                 network.backward(ce.gradient(), n);
+                if (config.gradClip() > 0)
+                {
+                    clipGradients(network.params(), config.gradClip());
+                }
                 optimizer.step(schedule.at(step));
                 if (average != null)
                 {
@@ -434,6 +438,56 @@ public final class Trainer
             }
         }
         return history;
+    }
+
+    /**
+     * Scales the gradients of {@code params} down so that their joint L2 norm is at most {@code maxNorm}; leaves
+     * them as they are if it already is. The squares are summed in parameter order in double, so the result does not
+     * depend on the number of threads.
+     *
+     * @return the norm before clipping.
+     */
+    static double clipGradients(final List<Param> params, final double maxNorm)
+    {
+        double squares = 0;
+        for (final Param p : params)
+        {
+            if (p.trainable())
+            {
+                squares += sumOfSquares(p.grad());
+            }
+        }
+        final double norm = Math.sqrt(squares);
+        if (norm > maxNorm)
+        {
+            final float scale = (float)(maxNorm / norm);
+            for (final Param p : params)
+            {
+                if (p.trainable())
+                {
+                    scale(p.grad(), scale);
+                }
+            }
+        }
+        return norm;
+    }
+
+    private static double sumOfSquares(final float[] g)
+    {
+        double sum = 0;
+        for (final float v : g)
+        {
+            sum += (double)v * v;
+        }
+        return sum;
+    }
+
+    private static void scale(final float[] g, final float factor)
+    {
+        for (int i = 0; i < g.length; i++)
+        {
+            g[i] *= factor;
+        }
     }
 
     /**

@@ -34,7 +34,7 @@ final class ResultsTableTest
             f.add(set.getOrDefault(c, switch (c)
             {
                 case "machine" -> "test machine";
-                case "degree", "distill", "init", "tail", "ema", "teacher" -> "";
+                case "degree", "distill", "init", "tail", "ema", "teacher", "grad_clip" -> "";
                 case "epochs" -> "15";
                 case "batch" -> "128";
                 case "optimizer" -> "sgd";

@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.zip.CRC32C;
 
 import org.junit.jupiter.api.Test;
@@ -23,6 +25,7 @@ import org.polypi.model.ModelFormat;
 import org.polypi.model.ModelGraph;
 import org.polypi.model.ReferenceNetworks;
 import org.polypi.model.ReferenceNetworks.Workload;
+import org.polypi.model.Shape;
 import org.polypi.model.reference.FloatInference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -411,7 +414,11 @@ final class TrainingTest
             final String json = Files.readString(Exporter.sidecar(file));
             assertTrue(json.contains("\"activation_inputs\""));
             assertEquals(t.config().signature(), EvaluateMain.config(json).signature(), "sidecar config round trip");
-            assertEquals(List.of(16, 12), r.fixedPoint().stream().map(Exporter.FixedPointResult::bits).toList());
+            // f chosen at export (the config names none): the header's fraction is the recommended one, listed first
+            assertEquals(Set.of(16, 12), r.fixedPoint().stream().map(Exporter.FixedPointResult::bits)
+                .collect(Collectors.toSet()));
+            assertEquals(FractionChoice.recommend(model, r.fixedPoint()), model.header().fractionalBits(), act.id());
+            assertEquals(model.header().fractionalBits(), r.fixedBits(), act + ": the header's fraction first");
 
             // an independent measurement from the file alone (graph cut before each site) sees the same inputs
             final ActivationStats again = EvaluateMain.activationInputs(model, images, test.count(),
@@ -437,6 +444,56 @@ final class TrainingTest
             assertTrue(json.contains("\"fingerprint\": \"" + model.fingerprint().hex() + "\""),
                 act + ": the sidecar names the final file");
         }
+    }
+
+    @Test
+    void gradientsAreClippedToTheNormOnlyWhenAboveIt()
+    {
+        final Param a = Param.trainable("a", Shape.of(2), 0f, true);
+        final Param b = Param.trainable("b", Shape.of(1), 0f, false);
+        a.grad()[0] = 3;
+        b.grad()[0] = 4;
+        assertEquals(5.0, Trainer.clipGradients(List.of(a, b), 10), 1e-12);
+        assertArrayEquals(new float[] {3, 0}, a.grad(), "a norm below the limit is left alone");
+        assertEquals(5.0, Trainer.clipGradients(List.of(a, b), 1), 1e-12);
+        assertArrayEquals(new float[] {0.6f, 0}, a.grad(), 1e-7f);
+        assertArrayEquals(new float[] {0.8f}, b.grad(), 1e-7f);
+
+        final TrainConfig clipped = tiny(Workload.LENET, ActivationChoice.PILLAR).gradClip(2.5).build();
+        assertTrue(clipped.signature().endsWith(" gradClip=2.5"), clipped.signature());
+        assertEquals(clipped, EvaluateMain.config("{\"config\": \"" + clipped.signature() + "\"}"));
+        assertFalse(tiny(Workload.LENET, ActivationChoice.PILLAR).build().signature().contains("gradClip"),
+            "runs without clipping keep their signatures");
+        assertThrows(IllegalArgumentException.class, () -> tiny(Workload.MLP, ActivationChoice.RELU).gradClip(-1)
+            .build());
+        assertThrows(IllegalArgumentException.class, () -> tiny(Workload.MLP, ActivationChoice.RELU)
+            .gradClip(Double.NaN).build());
+    }
+
+    @Test
+    void anExplicitFractionIsKeptAndAChosenOneRewritesTheFile() throws IOException
+    {
+        final TrainConfig.Builder config = tiny(Workload.MLP, ActivationChoice.PILLAR).degree(4)
+            .testLimit(EXPORT_TEST_IMAGES);
+        final Trainer explicit = trainer(config.fractionalBits(16).build());
+        final Exporter.Report kept = Exporter.export(explicit, explicit.train(null, false), 0.1,
+            dir.resolve("explicit.pim"), 16);
+        assertEquals(16, ModelFormat.read(dir.resolve("explicit.pim")).header().fractionalBits());
+        assertEquals(16, kept.fixedBits());
+
+        final Trainer chosen = trainer(config.fractionalBits(TrainConfig.CHOSEN_AT_EXPORT).build());
+        final Exporter.Report r = Exporter.export(chosen, chosen.train(null, false), 0.1, dir.resolve("chosen.pim"),
+            chosen.config().evaluationBits());
+        // the same weights (same seed), so the same agreements; at f = 12 a PILLAR plan has no truncation after its
+        // activations, so 12 bits win wherever they agree on 99.8 % of the images
+        final int expected = r.fixedPoint(12).agreement() >= FractionChoice.AGREEMENT ? 12 : 16;
+        final ModelGraph model = ModelFormat.read(dir.resolve("chosen.pim"));
+        assertEquals(expected, model.header().fractionalBits());
+        assertEquals(r.model(), model);
+        assertEquals(expected, r.fixedBits());
+        assertTrue(chosen.config().signature().contains(" f=auto"), chosen.config().signature());
+        assertEquals(chosen.config().signature(), EvaluateMain.config(Files.readString(Exporter.sidecar(
+            dir.resolve("chosen.pim")))).signature(), "auto survives the sidecar round trip");
     }
 
     @Test

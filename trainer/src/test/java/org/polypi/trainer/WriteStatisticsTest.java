@@ -22,6 +22,7 @@ import org.polypi.model.ModelFormat;
 import org.polypi.model.ModelGraph;
 import org.polypi.model.ReferenceNetworks;
 import org.polypi.model.ReferenceNetworks.Workload;
+import org.polypi.model.reference.FloatInference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -122,6 +123,47 @@ final class WriteStatisticsTest
     }
 
     @Test
+    void recommendBitsRewritesOnlyTheHeadersFraction() throws IOException
+    {
+        final ModelGraph original = GraphTransforms.foldBatchNorm(ReferenceNetworks.build(Workload.LENET,
+            ReferenceNetworks.Options.of(ActivationKind.POLY).withPoly(ReferenceNetworks.PILLAR_DEGREE4)
+                .withBatchNorm(true).withSeed(11).withFixedPoint(16, ReferenceNetworks.DEFAULT_ACTIVATION_BOUND)));
+        final Path file = dir.resolve("w2.pim");
+        ModelFormat.write(original, file);
+        final String oldPrint = original.fingerprint().hex();
+        Files.writeString(Exporter.sidecar(file), "{\n  \"fingerprint\": \"" + oldPrint + "\"\n}\n");
+        final ByteArrayOutputStream log = new ByteArrayOutputStream();
+
+        final ModelGraph written = EvaluateMain.recommendBits(file, SAMPLE, IMAGES, sink(log));
+
+        // what the rule says for the agreements measured independently here
+        final float[] images = SAMPLE.slice(0, IMAGES).toFloatArray();
+        final int[] floatTop = FloatInference.of(original).top1(images, IMAGES);
+        final List<Exporter.FixedPointResult> measured = List.of(
+            Exporter.fixedPoint(original, 12, images, floatTop, SAMPLE.slice(0, IMAGES)),
+            Exporter.fixedPoint(original, 16, images, floatTop, SAMPLE.slice(0, IMAGES)));
+        final int expected = FractionChoice.recommend(original, measured);
+        final ModelGraph read = ModelFormat.read(file);
+        assertEquals(written, read);
+        assertEquals(expected, read.header().fractionalBits(), log.toString(StandardCharsets.UTF_8));
+        // nothing but the fraction changed
+        assertArrayEquals(ModelFormat.toBytes(original), ModelFormat.toBytes(read.withHeader(
+            read.header().withFractionalBits(16))));
+        if (expected != 16)
+        {
+            final String json = Files.readString(Exporter.sidecar(file));
+            assertTrue(json.contains(read.fingerprint().hex()) && !json.contains(oldPrint), json);
+        }
+        // a second run keeps what the first chose
+        final byte[] once = Files.readAllBytes(file);
+        final ByteArrayOutputStream again = new ByteArrayOutputStream();
+        EvaluateMain.recommendBits(file, SAMPLE, IMAGES, sink(again));
+        assertArrayEquals(once, Files.readAllBytes(file), "idempotent");
+        assertTrue(again.toString(StandardCharsets.UTF_8).contains("f = " + expected + " kept"),
+            again.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void sidecarOfAnotherFileIsLeftAlone() throws IOException
     {
         final Path file = dir.resolve("m.pim");
@@ -171,6 +213,14 @@ final class WriteStatisticsTest
             sink(new ByteArrayOutputStream()), sink(new ByteArrayOutputStream())));
         assertEquals(TrainerMain.EXIT_USAGE, EvaluateMain.run(new String[] {"--write-statistics", "--results",
             dir.toString(), m}, sink(new ByteArrayOutputStream()), sink(new ByteArrayOutputStream())));
+        final ByteArrayOutputStream both = new ByteArrayOutputStream();
+        assertEquals(TrainerMain.EXIT_USAGE, EvaluateMain.run(new String[] {"--write-statistics",
+            "--recommend-bits", m}, sink(new ByteArrayOutputStream()), sink(both)));
+        assertTrue(both.toString(StandardCharsets.UTF_8).contains("separate runs"));
+        final ByteArrayOutputStream results = new ByteArrayOutputStream();
+        assertEquals(TrainerMain.EXIT_USAGE, EvaluateMain.run(new String[] {"--recommend-bits", "--notes", m, m},
+            sink(new ByteArrayOutputStream()), sink(results)));
+        assertTrue(results.toString(StandardCharsets.UTF_8).contains("--recommend-bits rewrites model files"));
     }
 
     @Test
