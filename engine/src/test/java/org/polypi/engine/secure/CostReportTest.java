@@ -9,6 +9,7 @@ import org.polypi.datasets.Dataset;
 import org.polypi.engine.plan.CompiledModel;
 import org.polypi.engine.plan.Plan;
 import org.polypi.engine.plan.PlanStep;
+import org.polypi.engine.plan.StepCost;
 import org.polypi.engine.transport.Party;
 import org.polypi.model.ReferenceNetworks.Workload;
 
@@ -54,5 +55,31 @@ final class CostReportTest
         {
             assertTrue(table.contains(step.name()), table);
         }
+    }
+
+    @Test
+    void aPillarW3QueryTakesThePlansRoundsOnePerLayerAndActivation()
+    {
+        // W3 at f = 12: 8 linear layers, 7 activations and the logits' truncation, plus the input and the output;
+        // the first layer's weights at 2f (its reader truncates anyway) must not add any
+        final CompiledModel model = TestData.model(Workload.MINIONN_FASHION, TestData.Act.PILLAR4, 12);
+        final Plan plan = model.plan();
+        final Dataset data = TestData.images(Workload.MINIONN_FASHION, 1);
+        final InferenceResult r;
+        try (InMemorySession s = InMemorySession.start(model, SessionOptions.of(1)))
+        {
+            r = s.infer(data.toFloatArray(), data.count());
+        }
+        for (final Party p : List.of(Party.SERVER, Party.CLIENT))
+        {
+            final long rounds = r.costs().total(p, Plan.ONLINE).rounds();
+            assertEquals(8 + 7 + 1 + 2, rounds, p + ": " + r.costs().formatLayers());
+        }
+        long predicted = 0;
+        for (final StepCost c : plan.predictedCosts(1))
+        {
+            predicted += Plan.ONLINE.equals(c.phase()) ? c.rounds() : 0;
+        }
+        assertEquals(8 + 7 + 1 + 2, predicted);
     }
 }
