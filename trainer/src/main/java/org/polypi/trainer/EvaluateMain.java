@@ -412,7 +412,8 @@ public final class EvaluateMain
             .penaltyBeta(Double.parseDouble(kv.get("beta"))).penaltyGamma(Integer.parseInt(kv.get("gamma")))
             .penaltyWarmup(Boolean.parseBoolean(kv.get("penaltyWarmup")))
             .rangeOnlyFirstEpoch(Boolean.parseBoolean(kv.get("rangeEpoch")))
-            .precisionBits(Integer.parseInt(kv.get("p"))).fractionalBits(TrainConfig.AUTO.equals(kv.get("f")) ? TrainConfig.CHOSEN_AT_EXPORT :
+            .precisionBits(Integer.parseInt(kv.get("p")))
+            .fractionalBits(TrainConfig.AUTO.equals(kv.get("f")) ? TrainConfig.CHOSEN_AT_EXPORT :
                 Integer.parseInt(kv.get("f")))
             .distillWeight(Double.parseDouble(kv.getOrDefault("kd", "0"))).init(kv.getOrDefault("init", ""))
             .tail(Double.parseDouble(kv.getOrDefault("tail", "0")),
