@@ -152,7 +152,7 @@ final class InspectCommand implements Callable<Integer>
             return;
         }
         final Plan p = compiled.plan();
-        long rounds = 0;
+        final long rounds = p.onlineRounds(1);
         long online = 0;
         long dealer = 0;
         long setup = 0;
@@ -160,11 +160,7 @@ final class InspectCommand implements Callable<Integer>
         {
             switch (c.phase())
             {
-                case Plan.ONLINE ->
-                {
-                    rounds += c.rounds();
-                    online += c.serverSent() + c.clientSent();
-                }
+                case Plan.ONLINE -> online += c.serverSent() + c.clientSent();
                 case Plan.OFFLINE -> dealer += c.dealerSent();
                 default -> setup += c.serverSent() + c.clientSent() + c.dealerSent();
             }

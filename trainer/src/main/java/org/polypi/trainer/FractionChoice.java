@@ -2,9 +2,7 @@ package org.polypi.trainer;
 
 import java.util.List;
 
-import org.polypi.engine.plan.Plan;
 import org.polypi.engine.plan.PlanCompiler;
-import org.polypi.engine.plan.PlanStep;
 import org.polypi.model.GraphTransforms;
 import org.polypi.model.Layer;
 import org.polypi.model.ModelGraph;
@@ -81,20 +79,13 @@ public final class FractionChoice
     public static long onlineRounds(final ModelGraph model, final int bits)
     {
         final ModelGraph folded = model.contains(Layer.BatchNorm.class) ? GraphTransforms.foldBatchNorm(model) : model;
-        final Plan plan;
         try
         {
-            plan = PlanCompiler.compile(folded, bits).plan();
+            return PlanCompiler.compile(folded, bits).plan().onlineRounds(BATCH);
         }
         catch (final IllegalArgumentException e)
         {
             return Long.MAX_VALUE;
         }
-        long rounds = 0;
-        for (final PlanStep step : plan.steps())
-        {
-            rounds += plan.onlineRounds(step, BATCH);
-        }
-        return rounds;
     }
 }

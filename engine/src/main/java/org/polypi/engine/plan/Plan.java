@@ -306,6 +306,20 @@ public final class Plan
     }
 
     /**
+     * Sequential rounds of one query online, the client's input and the output included: what a latency-bound
+     * client waits for (the {@link #ONLINE} rounds of {@link #predictedCosts}).
+     */
+    public long onlineRounds(final int batch)
+    {
+        long rounds = 0;
+        for (final StepCost c : predictedCosts(batch))
+        {
+            rounds += ONLINE.equals(c.phase()) ? c.rounds() : 0;
+        }
+        return rounds;
+    }
+
+    /**
      * Sequential rounds of the step online: 1 for an opening (linear layer, activation with copies, truncation),
      * {@code Comparison.ROUNDS} for a ReLU or a masked ReLU that keeps some position, that per level for a max-pool,
      * 0 for a local step.
