@@ -195,7 +195,8 @@ final class PlanCompilerTest
                 w + ": one round per linear layer and activation, the logits' truncation, the input and the output");
         }
         // At f = 16 the same W3 truncates after every activation (x^4 would keep 7 bits within the next layer's
-        // budget, fewer than at 3f): the 25 rounds of trained W3 PILLAR models, whose header asks for f = 16.
+        // budget, fewer than at 3f): the 25 rounds a trained W3 PILLAR model takes at f = 16, which is why their
+        // headers now recommend f = 12 (FractionChoice).
         final Plan sixteen = PlanCompiler.compile(network(Workload.MINIONN, ActivationKind.POLY,
             ReferenceNetworks.PILLAR_DEGREE4), 16).plan();
         assertEquals(8, names(sixteen).stream().filter(n -> n.startsWith("trunc:")).count(), names(sixteen).toString());
