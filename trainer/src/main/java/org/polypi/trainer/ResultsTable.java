@@ -52,6 +52,8 @@ public final class ResultsTable
         Map.entry("warmup", Double.toString(DEFAULTS.warmupEpochs())), Map.entry("ema", ""),
         Map.entry("teacher", ""), Map.entry("grad_clip", ""));
     private static final double PERCENT = 100.0;
+    /** Fine-tunings of fine-tunings followed back to the first recipe, at most. */
+    private static final int MAX_FINE_TUNING_CHAIN = 8;
     private static final long GIT_TIMEOUT_SECONDS = 10;
     /** The goal for W2 with ReLU (anchor 93.1 minus 0.5 points). */
     private static final double W2_RELU_GOAL = 92.6;
@@ -312,8 +314,12 @@ public final class ResultsTable
         return at < 0 ? id : id.substring(0, at);
     }
 
-    /** The runs of one recipe (rows equal in every {@link #RECIPE} column), in table order. */
-    private record Recipe(List<List<String>> runs)
+    /**
+     * The runs of one recipe (rows equal in every {@link #RECIPE} column, a start model standing for its recipe: see
+     * {@link #recipeKey}), in table order; {@code start} describes the recipe whose same-seed models the runs started
+     * from ("" if they started from seeded weights or from one model outside such a recipe).
+     */
+    private record Recipe(List<List<String>> runs, String start)
     {
         double mean(final String column)
         {
@@ -355,13 +361,57 @@ public final class ResultsTable
             final String tail = get("tail");
             final String opt = optimizer(runs.getFirst());
             final String clip = get("clip");
+            final boolean perSeedStart = runs.size() > 1 && !start.isEmpty();
             return get("epochs") + " epochs" + (opt.isEmpty() ? "" : ", " + opt) +
                 (Double.parseDouble(clip) == DEFAULTS.clip() ? "" : ", r = " + clip) +
                 (kd.isEmpty() ? "" : ", distilled" + (teacher.isEmpty() ? "" : " from " + teacher) +
                     " (kd " + kd + ")") +
-                (init.isEmpty() ? "" : ", from " + modelFile(init)) +
-                (tail.isEmpty() ? "" : ", tail term " + tail.replace(":", " (weight ") + ")");
+                (init.isEmpty() || perSeedStart ? "" : ", from " + modelFile(init)) +
+                (tail.isEmpty() ? "" : ", tail term " + tail.replace(":", " (weight ") + ")") +
+                (perSeedStart ? ", each seed from its model of: " + start : "");
         }
+    }
+
+    /**
+     * The row of the same seed whose model {@code row} started from (its {@code init}), or null. A fine-tuning of
+     * each seed's model of one recipe, with one setting, is itself one recipe over those seeds.
+     */
+    private static List<String> startRow(final List<List<String>> rows, final List<String> row)
+    {
+        final String init = modelFile(row.get(COLUMNS.indexOf("init")));
+        final int model = COLUMNS.indexOf("model");
+        final int seed = COLUMNS.indexOf("seed");
+        for (final List<String> r : rows)
+        {
+            if (r != row && !init.isEmpty() && r.get(model).equals(init) && r.get(seed).equals(row.get(seed)))
+            {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The {@link #RECIPE} columns of {@code row}, with a start model that is a same-seed row of the table replaced by
+     * that row's recipe key, so fine-tunings of seed 1's and seed 2's models of one recipe share a key.
+     * {@code depth} bounds chains of fine-tunings (and a cycle of model names).
+     */
+    private static List<String> recipeKey(final List<List<String>> rows, final List<String> row, final int depth)
+    {
+        final List<String> key = new ArrayList<>(RECIPE.stream().map(c -> row.get(COLUMNS.indexOf(c))).toList());
+        final List<String> start = depth < MAX_FINE_TUNING_CHAIN ? startRow(rows, row) : null;
+        if (start != null)
+        {
+            key.set(RECIPE.indexOf("init"), "recipe " + recipeKey(rows, start, depth + 1));
+        }
+        return key;
+    }
+
+    /** The description of the recipe {@code row} started from (its same-seed start row), or "". */
+    private static String startRecipe(final List<List<String>> rows, final List<String> row, final int depth)
+    {
+        final List<String> start = depth < MAX_FINE_TUNING_CHAIN ? startRow(rows, row) : null;
+        return start == null ? "" : new Recipe(List.of(start), startRecipe(rows, start, depth + 1)).describe();
     }
 
     /** The full-test-set recipes of {@code net} and {@code act}. */
@@ -375,7 +425,7 @@ public final class ResultsTable
             if (r.get(COLUMNS.indexOf("net")).equals(net) && r.get(COLUMNS.indexOf("activation")).equals(act) &&
                 "10000".equals(r.get(COLUMNS.indexOf("test_images"))))
             {
-                final List<String> key = RECIPE.stream().map(c -> r.get(COLUMNS.indexOf(c))).toList();
+                final List<String> key = recipeKey(rows, r, 0);
                 final String seed = r.get(COLUMNS.indexOf("seed"));
                 final List<List<List<String>>> same = groups.computeIfAbsent(key, k -> new ArrayList<>());
                 same.stream().filter(g -> g.stream().noneMatch(x -> x.get(COLUMNS.indexOf("seed")).equals(seed)))
@@ -387,7 +437,8 @@ public final class ResultsTable
                     }).add(r);
             }
         }
-        return groups.values().stream().flatMap(List::stream).map(Recipe::new).toList();
+        return groups.values().stream().flatMap(List::stream)
+            .map(g -> new Recipe(g, startRecipe(rows, g.getFirst(), 0))).toList();
     }
 
     /**

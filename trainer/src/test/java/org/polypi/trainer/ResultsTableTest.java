@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -177,6 +178,45 @@ final class ResultsTableTest
         assertTrue(md.contains("| 15 | 3 | 0.5 |  |  |  |  | 60000 / 10000 |"), "o.pim's teacher is unknown:\n" + md);
         assertTrue(md.contains("| mlp | pillar | 15 epochs, r = 6.0, distilled from w1-relu-e45.pim (kd 0.5) | 2 | " +
             "89.40 |"), "the r = 6 runs are a recipe named by its range:\n" + md);
+    }
+
+    /** A W2 PILLAR fine-tuning row: 4 epochs of Adam with a tail weight of 1 from the model {@code init}. */
+    private static Map<String, String> fineTuning(final String seed, final String init, final String accuracy,
+        final String outside, final String model)
+    {
+        final Map<String, String> f = new HashMap<>(Map.of("net", "lenet", "activation", "pillar", "degree", "4",
+            "epochs", "4", "optimizer", "adam", "lr", "3.0E-4", "tail", "3.0:1.0", "seed", seed, "init", init));
+        f.putAll(Map.of("test_acc_float32", accuracy, "act_outside_fraction", outside, "model", model));
+        return f;
+    }
+
+    @Test
+    void fineTuningsOfEachSeedsModelOfOneRecipeAreOneRecipe() throws IOException
+    {
+        final List<String> lines = new ArrayList<>();
+        lines.add(String.join(",", ResultsTable.COLUMNS));
+        lines.add(line(Map.of("net", "lenet", "activation", "relu", "test_acc_float32", "93.16", "model", "r.pim"), 0));
+        for (final String seed : List.of("1", "2", "3"))
+        {
+            // the base recipe: 60 epochs, one seed escaping the range
+            lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "epochs", "60", "tail",
+                "3.0:0.03", "seed", seed, "test_acc_float32", "92.80", "act_outside_fraction",
+                "3".equals(seed) ? "6.57e-09" : "0", "model", "base-s" + seed + ".pim"), 0));
+            // each seed's model fine-tuned with one setting
+            lines.add(line(fineTuning(seed, "base-s" + seed + ".pim@0123",
+                "1".equals(seed) ? "92.90" : "2".equals(seed) ? "92.70" : "92.75", "0", "ft-s" + seed + ".pim"), 0));
+        }
+        // the same setting from another seed's model: not a seed of that recipe, one of its own
+        lines.add(line(fineTuning("2", "base-s1.pim@0123", "93.50", "1e-06", "ft-cross.pim"), 0));
+        Files.write(dir.resolve("training.csv"), lines, StandardCharsets.UTF_8);
+        ResultsTable.rewrite(dir, null);
+        final String md = Files.readString(dir.resolve("training.md"));
+        final String recipe = "4 epochs, adam lr 0.0003, tail term 3.0 (weight 1.0), each seed from its model of: " +
+            "60 epochs, tail term 3.0 (weight 0.03)";
+        assertTrue(md.contains("| lenet | pillar | " + recipe + " | 3 | 92.78 | 92.70 | 92.90 |"), md);
+        assertTrue(md.contains("lenet pillar within 0.5 points of our ReLU (93.16 %): 92.78 % (mean of 3 seeds: " +
+            "92.90, 92.70, 92.75), " + recipe + " (gap 0.38) **PASS**"), md);
+        assertTrue(md.contains("| 4 | 4 | 2 |  |  | base-s1.pim |"), "ft-cross.pim names its start model:\n" + md);
     }
 
     @Test
