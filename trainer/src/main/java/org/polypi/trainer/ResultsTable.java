@@ -379,11 +379,15 @@ public final class ResultsTable
     private static List<String> startRow(final List<List<String>> rows, final List<String> row)
     {
         final String init = modelFile(row.get(COLUMNS.indexOf("init")));
+        if (init.isEmpty())
+        {
+            return null;
+        }
         final int model = COLUMNS.indexOf("model");
         final int seed = COLUMNS.indexOf("seed");
         for (final List<String> r : rows)
         {
-            if (r != row && !init.isEmpty() && r.get(model).equals(init) && r.get(seed).equals(row.get(seed)))
+            if (r != row && r.get(model).equals(init) && r.get(seed).equals(row.get(seed)))
             {
                 return r;
             }
