@@ -26,31 +26,34 @@ public final class ResultsTable
 {
     /** The optimizer and schedule every workload starts from (the same for all; only the defaults are read). */
     private static final TrainConfig DEFAULTS = TrainConfig.defaults(Workload.MLP, ActivationChoice.RELU);
+    /** The augmentation column of the default recipe: random horizontal flips, no crops. */
+    private static final String DEFAULT_AUGMENTATION = augmentation(DEFAULTS);
     /** CSV columns, in order. */
     static final List<String> COLUMNS = List.of("date", "commit", "machine", "net", "activation", "degree", "epochs",
         "batch", "optimizer", "lr", "seed", "train_images", "test_images", "clip", "minutes", "test_acc_float32",
         "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16", "agree_fixed16", "act_max_abs",
         "act_outside_fraction", "relus", "model", "model_bytes", "distill", "init", "tail", "weight_decay", "warmup",
-        "ema", "teacher", "grad_clip");
+        "ema", "teacher", "grad_clip", "augmentation");
     /**
      * The columns that make a training recipe: rows equal in all of them differ only by seed, and the goals use
      * their mean (the issue asks for the mean of 3 seeds where time allows).
      */
     private static final List<String> RECIPE = List.of("net", "activation", "degree", "epochs", "batch", "optimizer",
         "lr", "train_images", "test_images", "clip", "distill", "init", "tail", "weight_decay", "warmup", "ema",
-        "teacher", "grad_clip");
+        "teacher", "grad_clip", "augmentation");
     /**
      * Columns added after the first layout, in order, with the value older rows had: none of distillation, a start
      * model or the tail term, the default weight decay and warm-up (every run before those two columns used
      * them: the 78 sidecars of that time all say {@code wd=5.0E-4 warmup=1.0}), no weight average, and no teacher
-     * recorded (the distilled rows of that time had theirs filled in from the run notes when the column came), and
-     * no gradient clipping.
+     * recorded (the distilled rows of that time had theirs filled in from the run notes when the column came), no
+     * gradient clipping, and the default augmentation, flips without crops (the one cropped run of that time had its
+     * column filled in from the run notes).
      */
     private static final List<Map.Entry<String, String>> LATER_COLUMNS = List.of(Map.entry("distill", ""),
         Map.entry("init", ""), Map.entry("tail", ""),
         Map.entry("weight_decay", Double.toString(DEFAULTS.weightDecay())),
         Map.entry("warmup", Double.toString(DEFAULTS.warmupEpochs())), Map.entry("ema", ""),
-        Map.entry("teacher", ""), Map.entry("grad_clip", ""));
+        Map.entry("teacher", ""), Map.entry("grad_clip", ""), Map.entry("augmentation", DEFAULT_AUGMENTATION));
     private static final double PERCENT = 100.0;
     /** Fine-tunings of fine-tunings followed back to the first recipe, at most. */
     private static final int MAX_FINE_TUNING_CHAIN = 8;
@@ -101,7 +104,7 @@ public final class ResultsTable
                 c.distillWeight() > 0 ? Double.toString(c.distillWeight()) : "", c.init(), tail(c),
                 Double.toString(c.weightDecay()), Double.toString(c.warmupEpochs()),
                 c.emaDecay() > 0 ? Double.toString(c.emaDecay()) : "", c.teacher(),
-                c.gradClip() > 0 ? Double.toString(c.gradClip()) : "");
+                c.gradClip() > 0 ? Double.toString(c.gradClip()) : "", augmentation(c));
         }
 
         private String fixed(final int bits, final boolean accuracy)
@@ -131,6 +134,14 @@ public final class ResultsTable
     static String tail(final TrainConfig c)
     {
         return c.tailWeight() > 0 ? c.tailMargin() + ":" + c.tailWeight() : "";
+    }
+
+    /** The augmentation column: {@code flip}, {@code flip crop 2}, {@code crop 1} or {@code none}. */
+    static String augmentation(final TrainConfig c)
+    {
+        final String crop = c.cropPadding() > 0 ? "crop " + c.cropPadding() : "";
+        final String both = ((c.flip() ? "flip " : "") + crop).strip();
+        return both.isEmpty() ? "none" : both;
     }
 
     /**
@@ -271,15 +282,18 @@ public final class ResultsTable
         sb.append(String.format(Locale.ROOT, "none), `opt` = the optimizer and schedule when not the default (%s " +
             "with Nesterov momentum %s, peak lr %s, cosine decay, weight decay %s, %s warm-up epoch; `ema D`: the " +
             "weights averaged over steps with decay D; `grad-clip C`: the gradient's L2 norm clipped to C; blank: " +
-            "none).%n%n",
+            "none), `aug` = the training images' augmentation (`flip`: random horizontal flips, `crop P`: random " +
+            "crops of the image padded by P pixels).%n%n",
             DEFAULTS.optimizer().toUpperCase(Locale.ROOT), number(DEFAULTS.momentum()),
             number(DEFAULTS.learningRate()), number(DEFAULTS.weightDecay()), number(DEFAULTS.warmupEpochs())));
-        sb.append("| net | act | deg | epochs | seed | kd | teacher | from | tail | opt | train / test imgs | min | ");
+        sb.append("| net | act | deg | epochs | seed | kd | teacher | from | tail | opt | aug | train / test imgs | ");
+        sb.append("min | ");
         sb.append("float32 | f=12 | agree | f=16 | agree | max \\|x\\| | r | outside | ReLUs | model | bytes | ");
         sb.append("commit |\n");
         final String[] keys = {"net", "activation", "degree", "epochs", "seed", "distill", "teacher", "from", "tail",
-            "opt", "images", "minutes", "test_acc_float32", "test_acc_fixed12", "agree_fixed12", "test_acc_fixed16",
-            "agree_fixed16", "act_max_abs", "clip", "act_outside_fraction", "relus", "model", "model_bytes", "commit"};
+            "opt", "augmentation", "images", "minutes", "test_acc_float32", "test_acc_fixed12", "agree_fixed12",
+            "test_acc_fixed16", "agree_fixed16", "act_max_abs", "clip", "act_outside_fraction", "relus", "model",
+            "model_bytes", "commit"};
         sb.append("|---".repeat(keys.length)).append("|\n");
         for (final List<String> f : rows)
         {
@@ -361,9 +375,11 @@ public final class ResultsTable
             final String tail = get("tail");
             final String opt = optimizer(runs.getFirst());
             final String clip = get("clip");
+            final String augmentation = get("augmentation");
             final boolean perSeedStart = runs.size() > 1 && !start.isEmpty();
             return get("epochs") + " epochs" + (opt.isEmpty() ? "" : ", " + opt) +
                 (Double.parseDouble(clip) == DEFAULTS.clip() ? "" : ", r = " + clip) +
+                (augmentation.equals(DEFAULT_AUGMENTATION) ? "" : ", augmentation " + augmentation) +
                 (kd.isEmpty() ? "" : ", distilled" + (teacher.isEmpty() ? "" : " from " + teacher) +
                     " (kd " + kd + ")") +
                 (init.isEmpty() || perSeedStart ? "" : ", from " + modelFile(init)) +

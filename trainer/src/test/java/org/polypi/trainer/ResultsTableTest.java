@@ -23,9 +23,9 @@ final class ResultsTableTest
 
     /**
      * A CSV line with the given fields set and plausible values elsewhere, in the layout {@code dropped} columns
-     * ago: 7 the first (no distill, init, tail, weight_decay, warmup, ema or teacher), 6 the one before init, 5 the one
-     * before tail, 4 the one before weight_decay and warmup, 2 the one before ema, 1 the one before teacher, 0 the
-     * current.
+     * ago: 9 the first (no distill, init, tail, weight_decay, warmup, ema, teacher, grad_clip or augmentation), 8 the
+     * one before init, 7 the one before tail, 6 the one before weight_decay and warmup, 4 the one before ema, 3 the
+     * one before teacher, 2 the one before grad_clip, 1 the one before augmentation, 0 the current.
      */
     private static String line(final Map<String, String> set, final int dropped)
     {
@@ -43,6 +43,7 @@ final class ResultsTableTest
                 case "seed" -> "1";
                 case "weight_decay" -> "5.0E-4";
                 case "warmup" -> "1.0";
+                case "augmentation" -> "flip";
                 case "train_images" -> "60000";
                 case "test_images" -> "10000";
                 case "clip" -> "5.0";
@@ -65,21 +66,21 @@ final class ResultsTableTest
         final List<String> lines = new ArrayList<>();
         lines.add(String.join(",", ResultsTable.COLUMNS.subList(0, ResultsTable.COLUMNS.size() - 1)));
         lines.add(line(Map.of("net", "lenet", "activation", "relu", "test_acc_float32", "92.82", "minutes", "46.7",
-            "model", "a.pim"), 7));
+            "model", "a.pim"), 9));
         lines.add(line(Map.of("net", "lenet", "activation", "relu", "seed", "2", "test_acc_float32", "92.72",
             "minutes", "4.1", "model", "b.pim"), 0));
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "test_acc_float32", "91.61",
-            "model", "c.pim"), 7));
+            "model", "c.pim"), 9));
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "distill", "0.5",
-            "test_acc_float32", "92.40", "model", "d.pim"), 6));
+            "test_acc_float32", "92.40", "model", "d.pim"), 8));
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "distill", "0.5", "seed", "2",
             "test_acc_float32", "92.20", "act_outside_fraction", "1e-06", "model", "e.pim"), 0));
         // same columns and seed as c.pim, so another recipe (a setting the CSV does not record): not a second seed
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "test_acc_float32", "91.16",
-            "model", "f.pim"), 7));
+            "model", "f.pim"), 9));
         // started from a trained model: a recipe of its own, named by the model in the goals and the table
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "lr", "0.002",
-            "init", "w2-relu.pim@4e33f6cd94a5ea80", "test_acc_float32", "92.10", "model", "g.pim"), 5));
+            "init", "w2-relu.pim@4e33f6cd94a5ea80", "test_acc_float32", "92.10", "model", "g.pim"), 7));
         // the tail term: a recipe of its own, in range but less accurate than g.pim
         lines.add(line(Map.of("net", "lenet", "activation", "pillar", "degree", "4", "tail", "3.0:0.1",
             "test_acc_float32", "91.90", "model", "h.pim"), 0));
@@ -101,7 +102,8 @@ final class ResultsTableTest
             "0.008 wd 0.05 warm-up 4.5 **PASS**"), md);
         assertTrue(md.contains("| lenet | relu | 15 epochs | 2 | 92.77 |"), "a.pim (old layout) and b.pim:\n" + md);
         assertTrue(md.contains("trains to its goal in < 15 min: 4.1 min (92.77 % (mean of 2 seeds"), md);
-        assertTrue(md.contains("| 15 | 2 |  |  |  |  | adam lr 0.008 wd 0.05 warm-up 4.5 | 60000 / 10000 |"), md);
+        assertTrue(md.contains("| 15 | 2 |  |  |  |  | adam lr 0.008 wd 0.05 warm-up 4.5 | flip | 60000 / 10000 |"),
+            md);
         // the distilled recipe's mean (92.30) is the most accurate, but one of its seeds escapes the range: the goals
         // judge the most accurate recipe that stays inside (g.pim, 92.10: 0.67 under the ReLU mean) and name the other
         assertTrue(md.contains("lenet pillar: the goals below judge the most accurate recipe that keeps every input " +
@@ -111,10 +113,11 @@ final class ResultsTableTest
             "sgd lr 0.002, from w2-relu.pim (gap 0.79) **MISS**"), md);
         assertTrue(md.contains("lenet pillar activation inputs inside [-r, r] on the test set: max |x| 4.00 vs r = 5.0 " +
             "**PASS**"), md);
-        assertTrue(md.contains("| 4 | 15 | 1 |  |  |  | 3.0:0.1 |  | 60000 / 10000 |"), "h.pim's tail column:\n" + md);
+        assertTrue(md.contains("| 4 | 15 | 1 |  |  |  | 3.0:0.1 |  | flip | 60000 / 10000 |"),
+            "h.pim's tail column:\n" + md);
         assertTrue(md.contains("| lenet | pillar | 15 epochs, distilled (kd 0.5) | 2 | 92.30 | 92.20 | 92.40 |"), md);
         assertTrue(!md.contains("| lenet | pillar | 15 epochs | 2 |"), "c.pim and f.pim are one seed each:\n" + md);
-        assertTrue(md.contains("| 4 | 15 | 1 |  |  | w2-relu.pim |  | sgd lr 0.002 | 60000 / 10000 |"),
+        assertTrue(md.contains("| 4 | 15 | 1 |  |  | w2-relu.pim |  | sgd lr 0.002 | flip | 60000 / 10000 |"),
             "g.pim's from column:\n" + md);
     }
 
@@ -125,7 +128,7 @@ final class ResultsTableTest
         lines.add(String.join(",", ResultsTable.COLUMNS));
         // the layout before the ema column: read as a run without an average
         lines.add(line(Map.of("net", "lenet", "activation", "relu", "test_acc_float32", "92.82", "model", "a.pim"),
-            2));
+            4));
         lines.add(line(Map.of("net", "lenet", "activation", "relu", "ema", "0.999", "test_acc_float32", "93.20",
             "model", "b.pim"), 0));
         lines.add(line(Map.of("net", "lenet", "activation", "relu", "optimizer", "adam", "lr", "0.008", "ema",
@@ -135,9 +138,35 @@ final class ResultsTableTest
         final String md = Files.readString(dir.resolve("training.md"));
         assertTrue(md.contains("lenet ReLU >= 92.6 %: 93.20 % (seed 1), 15 epochs, ema 0.999 **PASS**"),
             "same seed and columns but the average: a recipe apart, not a second seed:\n" + md);
-        assertTrue(md.contains("| 15 | 1 |  |  |  |  | ema 0.999 | 60000 / 10000 |"), "b.pim's opt column:\n" + md);
-        assertTrue(md.contains("| 15 | 1 |  |  |  |  |  | 60000 / 10000 |"), "a.pim has no average:\n" + md);
+        assertTrue(md.contains("| 15 | 1 |  |  |  |  | ema 0.999 | flip | 60000 / 10000 |"),
+            "b.pim's opt column:\n" + md);
+        assertTrue(md.contains("| 15 | 1 |  |  |  |  |  | flip | 60000 / 10000 |"), "a.pim has no average:\n" + md);
         assertTrue(md.contains("| adam lr 0.008 ema 0.9995 |"), "c.pim's opt column:\n" + md);
+    }
+
+    @Test
+    void aCroppedRunIsARecipeOfItsOwnNamedInTheAugmentationColumn() throws IOException
+    {
+        final List<String> lines = new ArrayList<>();
+        lines.add(String.join(",", ResultsTable.COLUMNS));
+        lines.add(line(Map.of("net", "lenet", "activation", "relu", "test_acc_float32", "93.10", "model", "r.pim"), 0));
+        // the layout before the augmentation column: read as flips without crops, so one recipe with h2.pim
+        lines.add(line(Map.of("net", "lenet", "activation", "herpn", "test_acc_float32", "92.60", "model", "h1.pim"),
+            1));
+        lines.add(line(Map.of("net", "lenet", "activation", "herpn", "seed", "2", "test_acc_float32", "92.50",
+            "model", "h2.pim"), 0));
+        // the same seed with crops: not a second seed 1 of that recipe but one of its own
+        lines.add(line(Map.of("net", "lenet", "activation", "herpn", "augmentation", "flip crop 1",
+            "test_acc_float32", "92.70", "model", "c1.pim"), 0));
+        Files.write(dir.resolve("training.csv"), lines, StandardCharsets.UTF_8);
+        ResultsTable.rewrite(dir, null);
+        final String md = Files.readString(dir.resolve("training.md"));
+        assertTrue(md.contains("| lenet | herpn | 15 epochs | 2 | 92.55 | 92.50 | 92.60 |"),
+            "h1.pim (old layout) and h2.pim are one recipe:\n" + md);
+        assertTrue(md.contains("lenet herpn within 0.5 points of our ReLU (93.10 %): 92.70 % (seed 1), 15 epochs, " +
+            "augmentation flip crop 1 (gap 0.40) **PASS**"), md);
+        assertTrue(md.contains("|  |  |  |  | flip crop 1 | 60000 / 10000 |"), "c1.pim's aug column:\n" + md);
+        assertTrue(md.contains("`aug` = the training images' augmentation"), "the column is explained:\n" + md);
     }
 
     @Test
@@ -146,7 +175,7 @@ final class ResultsTableTest
         final String w1 = "w1-relu-e45.pim@02a26b3be86a75cf";
         final List<String> lines = new ArrayList<>();
         lines.add(String.join(",", ResultsTable.COLUMNS));
-        lines.add(line(Map.of("net", "mlp", "activation", "relu", "test_acc_float32", "90.16", "model", "r.pim"), 1));
+        lines.add(line(Map.of("net", "mlp", "activation", "relu", "test_acc_float32", "90.16", "model", "r.pim"), 3));
         for (final String seed : List.of("1", "2"))
         {
             lines.add(line(Map.of("net", "mlp", "activation", "pillar", "degree", "4", "distill", "0.5", "teacher", w1,
@@ -165,7 +194,7 @@ final class ResultsTableTest
         }
         // distilled before the teacher column: its teacher is not known, so it is not averaged with either
         lines.add(line(Map.of("net", "mlp", "activation", "pillar", "degree", "4", "distill", "0.5",
-            "seed", "3", "test_acc_float32", "89.00", "model", "o.pim"), 1));
+            "seed", "3", "test_acc_float32", "89.00", "model", "o.pim"), 3));
         Files.write(dir.resolve("training.csv"), lines, StandardCharsets.UTF_8);
         ResultsTable.rewrite(dir, null);
         final String md = Files.readString(dir.resolve("training.md"));
@@ -173,9 +202,10 @@ final class ResultsTableTest
             "89.60 | 89.80 |"), "p1 and p2 are one recipe, q and o are not in it:\n" + md);
         assertTrue(md.contains("mlp pillar within 0.5 points of our ReLU (90.16 %): 89.92 % (seed 1), 15 epochs, " +
             "distilled from w2-relu-adam-a4.pim (kd 0.5) (gap 0.24) **PASS**"), md);
-        assertTrue(md.contains("| 15 | 1 | 0.5 | w2-relu-adam-a4.pim |  |  |  | 60000 / 10000 |"),
+        assertTrue(md.contains("| 15 | 1 | 0.5 | w2-relu-adam-a4.pim |  |  |  | flip | 60000 / 10000 |"),
             "q.pim's teacher column shows the file, not the fingerprint:\n" + md);
-        assertTrue(md.contains("| 15 | 3 | 0.5 |  |  |  |  | 60000 / 10000 |"), "o.pim's teacher is unknown:\n" + md);
+        assertTrue(md.contains("| 15 | 3 | 0.5 |  |  |  |  | flip | 60000 / 10000 |"),
+            "o.pim's teacher is unknown:\n" + md);
         assertTrue(md.contains("| mlp | pillar | 15 epochs, r = 6.0, distilled from w1-relu-e45.pim (kd 0.5) | 2 | " +
             "89.40 |"), "the r = 6 runs are a recipe named by its range:\n" + md);
     }
@@ -236,6 +266,7 @@ final class ResultsTableTest
         final String md = Files.readString(dir.resolve("training.md"));
         assertTrue(!md.contains("| net | activation |"), "the repeated header is not a run:\n" + md);
         assertEquals(1, md.split("\\| a\\.pim \\|", -1).length - 1, "a.pim once:\n" + md);
-        assertTrue(md.contains("92.86 % (mean of 2 seeds: 92.82, 92.90)"), "the retrained b.pim replaces its row:\n" + md);
+        assertTrue(md.contains("92.86 % (mean of 2 seeds: 92.82, 92.90)"),
+            "the retrained b.pim replaces its row:\n" + md);
     }
 }
