@@ -155,15 +155,15 @@ final class ResultsTableTest
             1));
         lines.add(line(Map.of("net", "lenet", "activation", "herpn", "seed", "2", "test_acc_float32", "92.50",
             "model", "h2.pim"), 0));
-        // the same seed with crops: not a second seed 1 of that recipe but one of its own
-        lines.add(line(Map.of("net", "lenet", "activation", "herpn", "augmentation", "flip crop 1",
+        // a third seed, but with crops: not a seed of that recipe (which the seed alone would not tell) but its own
+        lines.add(line(Map.of("net", "lenet", "activation", "herpn", "augmentation", "flip crop 1", "seed", "3",
             "test_acc_float32", "92.70", "model", "c1.pim"), 0));
         Files.write(dir.resolve("training.csv"), lines, StandardCharsets.UTF_8);
         ResultsTable.rewrite(dir, null);
         final String md = Files.readString(dir.resolve("training.md"));
         assertTrue(md.contains("| lenet | herpn | 15 epochs | 2 | 92.55 | 92.50 | 92.60 |"),
             "h1.pim (old layout) and h2.pim are one recipe:\n" + md);
-        assertTrue(md.contains("lenet herpn within 0.5 points of our ReLU (93.10 %): 92.70 % (seed 1), 15 epochs, " +
+        assertTrue(md.contains("lenet herpn within 0.5 points of our ReLU (93.10 %): 92.70 % (seed 3), 15 epochs, " +
             "augmentation flip crop 1 (gap 0.40) **PASS**"), md);
         assertTrue(md.contains("|  |  |  |  | flip crop 1 | 60000 / 10000 |"), "c1.pim's aug column:\n" + md);
         assertTrue(md.contains("`aug` = the training images' augmentation"), "the column is explained:\n" + md);
